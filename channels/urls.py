@@ -1,0 +1,3 @@
+"""Public, non-API routes of the channels app (webhooks, webchat public API, demo storefront)."""
+
+urlpatterns: list = []

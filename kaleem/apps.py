@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class KaleemConfig(AppConfig):
+    name = "kaleem"
+    verbose_name = "Kaleem platform"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from kaleem import checks  # noqa: F401  - registers system checks

@@ -1,0 +1,1 @@
+"""System checks that keep the portable-ORM rule honest at start-up."""

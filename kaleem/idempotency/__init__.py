@@ -1,0 +1,3 @@
+from kaleem.idempotency.decorators import idempotent
+
+__all__ = ["idempotent"]

@@ -1,0 +1,58 @@
+import re
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from kaleem.core.errors import error_response
+from kaleem.logging import merchant_id_var, request_id_var
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+
+
+class RequestIdMiddleware:
+    """Honours a well-formed inbound X-Request-ID, otherwise mints one; returns it on every response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        merchant_token = merchant_id_var.set("")
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+            merchant_id_var.reset(merchant_token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """Refuses oversized bodies with 413 before anything reads them.
+
+    Uploads (multipart) get the larger upload limit; webhooks their own."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return error_response(400, "Invalid Content-Length header.")
+        if length > self.limit_for(request):
+            return error_response(413, f"Request body too large (limit {self.limit_for(request)} bytes).")
+        return self.get_response(request)
+
+    @staticmethod
+    def limit_for(request: HttpRequest) -> int:
+        if request.path.startswith("/webhooks/"):
+            return settings.WEBHOOK_MAX_BODY_BYTES
+        if request.content_type == "multipart/form-data" or not request.path.startswith(("/api/", "/webhooks/")):
+            return settings.UPLOAD_MAX_BODY_BYTES
+        return settings.API_MAX_BODY_BYTES

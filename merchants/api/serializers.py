@@ -1,0 +1,128 @@
+from rest_framework import serializers
+
+from kaleem.tenancy.roles import Role
+from merchants.models import ApiToken, AuditLog, Language, Membership, Merchant
+
+
+class RegisterInput(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(min_length=8, max_length=128, write_only=True)
+    store_name = serializers.CharField(max_length=200)
+    language = serializers.ChoiceField(choices=Language.choices, default=Language.AR)
+
+
+class LoginInput(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(max_length=128, write_only=True)
+    merchant = serializers.CharField(required=False, allow_blank=True, max_length=80)
+
+
+class RefreshInput(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class LogoutInput(serializers.Serializer):
+    refresh = serializers.CharField(required=False, max_length=4096)
+
+
+class TokenPairOutput(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class MerchantOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Merchant
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "default_language",
+            "timezone",
+            "currency",
+            "status",
+            "description",
+            "website_url",
+            "support_email",
+            "support_phone",
+            "logo_url",
+            "onboarding_step",
+            "created_at",
+        ]
+
+
+class MerchantUpdateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    default_language = serializers.ChoiceField(choices=Language.choices, required=False)
+    timezone = serializers.CharField(max_length=64, required=False)
+    currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    website_url = serializers.URLField(required=False, allow_blank=True)
+    support_email = serializers.EmailField(required=False, allow_blank=True)
+    support_phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    logo_url = serializers.URLField(required=False, allow_blank=True)
+    onboarding_step = serializers.CharField(required=False, allow_blank=True, max_length=32)
+
+    def validate_timezone(self, value: str) -> str:
+        import zoneinfo
+
+        if value not in zoneinfo.available_timezones():
+            raise serializers.ValidationError("Unknown time zone.")
+        return value
+
+
+class RegisterOutput(TokenPairOutput):
+    merchant = MerchantOutput()
+    user = serializers.DictField()
+
+
+class MembershipOutput(serializers.ModelSerializer):
+    merchant = MerchantOutput()
+
+    class Meta:
+        model = Membership
+        fields = ["id", "role", "merchant"]
+
+
+class TeamMemberOutput(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email")
+
+    class Meta:
+        model = Membership
+        fields = ["id", "email", "role", "created_at"]
+
+
+class TeamMemberInput(serializers.Serializer):
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class TeamRoleInput(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class ApiTokenOutput(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "role", "created_at", "last_used_at", "expires_at", "revoked_at"]
+
+
+class ApiTokenCreatedOutput(ApiTokenOutput):
+    key = serializers.CharField(help_text="Shown once; store it now.")
+
+    class Meta(ApiTokenOutput.Meta):
+        fields = [*ApiTokenOutput.Meta.fields, "key"]
+
+
+class ApiTokenInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    role = serializers.ChoiceField(choices=[Role.ADMIN, Role.AGENT, Role.VIEWER], default=Role.AGENT)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class AuditLogOutput(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.email", default=None)
+
+    class Meta:
+        model = AuditLog
+        fields = ["id", "action", "actor", "target_type", "target_id", "data", "ip_address", "created_at"]

@@ -1,0 +1,212 @@
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.db import IntegrityError
+from django.utils import timezone
+from django.utils.text import slugify
+
+from kaleem.core.errors import ApplicationError, NotFoundError
+from kaleem.db import atomic
+from kaleem.tenancy.roles import Role
+from merchants.models import ApiToken, AuditLog, Membership, Merchant
+
+User = get_user_model()
+API_TOKEN_PREFIX = "kal_"
+
+
+def audit(
+    *,
+    merchant: Merchant | Any,
+    actor: Any,
+    action: str,
+    target: Any = None,
+    data: dict | None = None,
+    ip_address: str | None = None,
+) -> AuditLog:
+    return AuditLog.objects.create(
+        merchant_id=getattr(merchant, "pk", merchant),
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        target_type=type(target).__name__ if target is not None else "",
+        target_id=str(getattr(target, "pk", "")) if target is not None else "",
+        data=data or {},
+        ip_address=ip_address,
+    )
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name, allow_unicode=False)[:60] or "store"
+    slug, n = base, 1
+    while Merchant.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def merchant_create(
+    *,
+    name: str,
+    default_language: str = "ar",
+    currency: str = "SAR",
+    timezone_name: str = "Asia/Riyadh",
+    slug: str | None = None,
+) -> Merchant:
+    merchant = Merchant(
+        name=name.strip(),
+        slug=slug or _unique_slug(name),
+        default_language=default_language,
+        currency=currency,
+        timezone=timezone_name,
+    )
+    merchant.full_clean()
+    merchant.save()
+    return merchant
+
+
+def owner_register(*, email: str, password: str, store_name: str, language: str = "ar") -> tuple[Any, Merchant]:
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(username=email).exists():
+        raise ApplicationError(
+            "An account with this email already exists.",
+            code="email_taken",
+            fields={"email": ["An account with this email already exists."]},
+        )
+    try:
+        validate_password(password)
+    except Exception as exc:  # django ValidationError: surface its messages per field
+        raise ApplicationError(
+            "Password is too weak.", code="invalid", fields={"password": list(exc.messages)}
+        ) from exc
+    try:
+        with atomic():
+            user = User.objects.create_user(username=email, email=email, password=password)
+            merchant = merchant_create(name=store_name, default_language=language)
+            Membership.objects.create(merchant=merchant, user=user, role=Role.OWNER)
+            audit(merchant=merchant, actor=user, action="merchant.registered", target=merchant)
+    except IntegrityError as exc:
+        raise ApplicationError("An account with this email already exists.", code="email_taken") from exc
+    return user, merchant
+
+
+def merchant_update(*, merchant: Merchant, actor: Any, data: dict[str, Any]) -> Merchant:
+    editable = {
+        "name",
+        "default_language",
+        "timezone",
+        "currency",
+        "description",
+        "website_url",
+        "support_email",
+        "support_phone",
+        "logo_url",
+        "onboarding_step",
+    }
+    changed = {k: v for k, v in data.items() if k in editable}
+    for field, value in changed.items():
+        setattr(merchant, field, value)
+    merchant.full_clean()
+    with atomic():
+        merchant.save()
+        audit(
+            merchant=merchant, actor=actor, action="merchant.updated", target=merchant, data={"fields": sorted(changed)}
+        )
+    return merchant
+
+
+def member_add(*, merchant: Merchant, actor: Any, email: str, role: str) -> Membership:
+    email = User.objects.normalize_email(email).lower()
+    user = User.objects.filter(username=email).first()
+    with atomic():
+        if user is None:
+            user = User.objects.create_user(username=email, email=email, password=None)
+        try:
+            with atomic():
+                membership = Membership.objects.create(merchant=merchant, user=user, role=role)
+        except IntegrityError as exc:
+            raise ApplicationError("This person is already a member of the store.", code="already_member") from exc
+        audit(merchant=merchant, actor=actor, action="member.added", target=membership, data={"role": role})
+    return membership
+
+
+def member_change_role(*, merchant: Merchant, actor: Any, membership_id: Any, role: str) -> Membership:
+    membership = Membership.objects.for_merchant(merchant).filter(id=membership_id).first()
+    if membership is None:
+        raise NotFoundError("Member not found.")
+    if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(merchant) <= 1:
+        raise ApplicationError("A store needs at least one owner.", code="last_owner")
+    with atomic():
+        membership.role = role
+        membership.save(update_fields=["role", "updated_at"])
+        audit(merchant=merchant, actor=actor, action="member.role_changed", target=membership, data={"role": role})
+    return membership
+
+
+def member_remove(*, merchant: Merchant, actor: Any, membership_id: Any) -> None:
+    membership = Membership.objects.for_merchant(merchant).filter(id=membership_id).first()
+    if membership is None:
+        raise NotFoundError("Member not found.")
+    if membership.role == Role.OWNER and _owner_count(merchant) <= 1:
+        raise ApplicationError("A store needs at least one owner.", code="last_owner")
+    with atomic():
+        membership.delete()
+        audit(merchant=merchant, actor=actor, action="member.removed", target=membership)
+
+
+def _owner_count(merchant: Merchant) -> int:
+    return Membership.objects.for_merchant(merchant).filter(role=Role.OWNER).count()
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_token_create(
+    *, merchant: Merchant, actor: Any, name: str, role: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """Returns the token row and the plaintext key, which is never stored and shown only now."""
+    key = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with atomic():
+        token = ApiToken.objects.create(
+            merchant=merchant,
+            name=name,
+            prefix=key[:12],
+            key_hash=hash_api_key(key),
+            role=role,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            expires_at=expires_at,
+        )
+        audit(merchant=merchant, actor=actor, action="api_token.created", target=token, data={"role": role})
+    return token, key
+
+
+def api_token_revoke(*, merchant: Merchant, actor: Any, token_id: Any) -> ApiToken:
+    token = ApiToken.objects.for_merchant(merchant).filter(id=token_id).first()
+    if token is None:
+        raise NotFoundError("API token not found.")
+    with atomic():
+        ApiToken.objects.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        audit(merchant=merchant, actor=actor, action="api_token.revoked", target=token)
+    token.refresh_from_db()
+    return token
+
+
+def api_token_authenticate(*, key: str) -> ApiToken | None:
+    if not key.startswith(API_TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.filter(key_hash=hash_api_key(key), revoked_at__isnull=True)
+        .select_related("merchant", "created_by")
+        .first()
+    )
+    if token is None or (token.expires_at and token.expires_at <= timezone.now()):
+        return None
+    if token.merchant.status != Merchant.Status.ACTIVE:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(id=token.id).update(last_used_at=now)
+    return token

@@ -1,0 +1,3 @@
+"""Dashboard pages of the merchants app (login, onboarding, settings)."""
+
+urlpatterns: list = []
