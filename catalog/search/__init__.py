@@ -1,0 +1,1 @@
+"""Catalog search: text normalisation, indexing, the vector backend and hybrid retrieval."""
