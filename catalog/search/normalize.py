@@ -96,7 +96,7 @@ def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
 
 
 def detect_language(text: str) -> str:
-    """"ar" when Arabic letters are at least as frequent as Latin ones (and present), else "en"."""
+    """ "ar" when Arabic letters are at least as frequent as Latin ones (and present), else "en"."""
     arabic = len(_ARABIC_CHAR.findall(text or ""))
     latin = len(_LATIN_CHAR.findall(text or ""))
     return "ar" if arabic and arabic >= latin else "en"
