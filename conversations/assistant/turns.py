@@ -1,0 +1,116 @@
+"""Running the assistant on a real conversation: burst handling, ownership checks, hand-off.
+
+The pipeline (`run_turn`) is pure over a state dict; this module is the bridge to the database."""
+
+import logging
+from typing import Any
+
+from django.utils import timezone
+
+from conversations import services
+from conversations.assistant.pipeline import TurnResult, run_turn, wants_bot_back
+from conversations.models import Conversation, Message
+
+logger = logging.getLogger(__name__)
+Status = Conversation.Status
+_SMALL_TALK = {"greeting", "thanks"}
+
+
+def _burst_plan(results: list[tuple[Message, TurnResult]]) -> list[tuple[Message, TurnResult]]:
+    """One answer per burst, in order: small talk is dropped when a real question follows, and
+    consecutive product searches collapse into the last (each already refined the running filters)."""
+    plan: list[tuple[Message, TurnResult]] = []
+    for index, (message, result) in enumerate(results):
+        later = results[index + 1 :]
+        if result.intent in _SMALL_TALK and any(r.intent not in _SMALL_TALK for _, r in later):
+            continue
+        if (
+            result.intent in ("product_search", "product_question")
+            and later
+            and later[0][1].intent
+            in (
+                "product_search",
+                "product_question",
+            )
+        ):
+            continue
+        plan.append((message, result))
+        if result.handoff:
+            break  # the bot stops at a hand-off; later messages wait for the agent
+    return plan
+
+
+def conversation_turn_process(*, conversation_id: Any, message_id: Any) -> str:
+    conversation = Conversation.objects.filter(id=conversation_id).select_related("merchant", "channel").first()
+    if conversation is None:
+        return "missing"
+    if str(conversation.latest_inbound_id) != str(message_id):
+        return "superseded"  # a later message of the burst has its own task
+    pending_qs = Message.objects.filter(
+        conversation=conversation,
+        direction=Message.Direction.INBOUND,
+        sender=Message.Sender.CUSTOMER,
+        kind=Message.Kind.MESSAGE,
+        assistant_claimed_at__isnull=True,
+    )
+    pending = list(pending_qs.order_by("sent_at", "created_at"))
+    if not pending:
+        return "nothing"
+    if conversation.status == Status.WAITING_HUMAN and wants_bot_back(pending[-1].text):
+        services.conversation_bot_resume(conversation=conversation)
+    if conversation.status != Status.BOT:
+        return "human_owned"  # the messages stay unanswered for the agent
+
+    stamp = timezone.now()
+    claimed = pending_qs.filter(id__in=[m.id for m in pending]).update(assistant_claimed_at=stamp)
+    if not claimed:
+        return "already_answered"
+    batch = list(
+        Message.objects.filter(conversation=conversation, assistant_claimed_at=stamp).order_by("sent_at", "created_at")
+    )
+    state = dict(conversation.state or {})
+    state["low_conf_streak"] = conversation.low_confidence_streak
+    results: list[tuple[Message, TurnResult]] = []
+    for message in batch:
+        result = run_turn(
+            merchant=conversation.merchant,
+            text=message.text,
+            state=state,
+            language_hint=conversation.language,
+            has_attachments=bool(message.attachments),
+        )
+        state = result.state
+        Message.objects.filter(id=message.id).update(intent=result.intent, confidence=result.confidence)
+        results.append((message, result))
+
+    for message, result in _burst_plan(results):
+        sent = services.reply_send(
+            conversation=conversation,
+            reply=result.reply,
+            reply_to=message,
+            intent=result.intent,
+            confidence=result.confidence,
+            meta={"evidence": result.evidence[:5], "latency_ms": result.latency_ms, "language": result.language},
+        )
+        if sent is None:
+            return "human_owned"  # an agent took over while we were thinking
+        if result.gap_reason:
+            services.answer_gap_record(
+                merchant=conversation.merchant_id,
+                question=message.text,
+                reason=result.gap_reason,
+                language=result.language,
+                intent=result.intent,
+                normalized=result.normalized,
+                conversation=conversation,
+                message=message,
+            )
+        if result.handoff:
+            services.conversation_handoff(conversation=conversation, reason=result.handoff_reason or "handoff")
+            break
+    language = results[-1][1].language if results else conversation.language
+    streak = int(state.pop("low_conf_streak", 0))
+    Conversation.objects.filter(id=conversation.id).update(
+        state=state, low_confidence_streak=streak, language=language or conversation.language
+    )
+    return "answered"

@@ -1,0 +1,24 @@
+"""Thin Celery wrappers: ids in, services do the work. Queue "assistant" (see kaleem/celery.py)."""
+
+from typing import Any
+
+from celery import shared_task
+
+
+@shared_task(name="conversations.assistant_turn", queue="assistant", acks_late=True, ignore_result=True)
+def assistant_turn(conversation_id: str, message_id: str) -> str:
+    """Answer a conversation's unanswered customer messages, once per burst.
+
+    Scheduled with a countdown (the quiet period) for every inbound message; only the task whose
+    message is still the conversation's latest inbound answers, so a burst gets one answer.
+    Safe to run twice: messages are claimed with a conditional update before answering."""
+    from conversations.assistant.turns import conversation_turn_process
+
+    return conversation_turn_process(conversation_id=conversation_id, message_id=message_id)
+
+
+@shared_task(name="conversations.answer_gaps_refresh", queue="assistant", ignore_result=True)
+def answer_gaps_refresh(merchant_id: str) -> Any:
+    from conversations.selectors import answer_gap_groups
+
+    return len(answer_gap_groups(merchant=merchant_id))
