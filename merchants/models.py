@@ -100,3 +100,7 @@ class RevokedTokenFamily(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     reason = models.CharField(max_length=64)
     revoked_at = models.DateTimeField(auto_now_add=True)
+
+
+# Store knowledge lives in its own module (owned by the assistant area); imported so Django registers it.
+from merchants.knowledge.models import Faq, KnowledgeChunk, KnowledgeDocument, Policy  # noqa: E402, F401
