@@ -16,7 +16,8 @@ class ApiTokenUser(AnonymousUser):
 
     def __init__(self, token: Any) -> None:
         self.token = token
-        self.pk = self.id = token.created_by_id or f"token:{token.pk}"
+        # never the creator's user id: per-user state (throttles, idempotency keys) stays per token
+        self.pk = self.id = f"token:{token.pk}"
         self.username = f"api-token:{token.prefix}"
 
     @property

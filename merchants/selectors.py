@@ -3,12 +3,15 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from kaleem.core.errors import NotFoundError
 from merchants.models import ApiToken, AuditLog, Membership, Merchant
 
 
-def membership_resolve(*, user: Any, merchant_ref: str | None) -> Membership | None:
-    """The user's membership in the merchant named by id or slug; without a name, their first store."""
-    qs = Membership.objects.filter(user=user, merchant__status=Merchant.Status.ACTIVE).select_related("merchant")
+def membership_resolve(*, user: Any = None, user_id: Any = None, merchant_ref: str | None) -> Membership | None:
+    """The membership of an active user in the active merchant named by id or slug; without a name,
+    their first store. One query fetches membership, merchant and user (the API auth hot path)."""
+    qs = Membership.objects.filter(merchant__status=Merchant.Status.ACTIVE).select_related("merchant", "user")
+    qs = qs.filter(user=user) if user is not None else qs.filter(user_id=user_id, user__is_active=True)
     if merchant_ref:
         ref = str(merchant_ref)
         try:
@@ -32,3 +35,18 @@ def api_token_list(*, merchant: Merchant) -> QuerySet[ApiToken]:
 
 def audit_log_list(*, merchant: Merchant) -> QuerySet[AuditLog]:
     return AuditLog.objects.for_merchant(merchant).select_related("actor").order_by("-created_at")
+
+
+def team_member_get(*, merchant: Merchant, membership_id: Any) -> Membership:
+    """A member of this store; another store's member is simply not found."""
+    membership = Membership.objects.for_merchant(merchant).filter(id=membership_id).select_related("user").first()
+    if membership is None:
+        raise NotFoundError("Member not found.")
+    return membership
+
+
+def api_token_get(*, merchant: Merchant, token_id: Any) -> ApiToken:
+    token = ApiToken.objects.for_merchant(merchant).filter(id=token_id).first()
+    if token is None:
+        raise NotFoundError("API token not found.")
+    return token

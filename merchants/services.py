@@ -1,4 +1,5 @@
 import hashlib
+import logging
 import secrets
 from datetime import datetime
 from typing import Any
@@ -9,13 +10,24 @@ from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.text import slugify
 
-from kaleem.core.errors import ApplicationError, NotFoundError
+from kaleem.core.errors import ApplicationError
 from kaleem.db import atomic
 from kaleem.tenancy.roles import Role
 from merchants.models import ApiToken, AuditLog, Membership, Merchant
+from merchants.selectors import api_token_get, team_member_get
 
 User = get_user_model()
 API_TOKEN_PREFIX = "kal_"
+logger = logging.getLogger(__name__)
+
+
+def _actor_user(actor: Any) -> Any:
+    """The person to record for an action. A call made with an API token is attributed to the
+    member who created the token (the token itself is named in the audit data)."""
+    token = getattr(actor, "token", None)
+    if token is not None and isinstance(token, ApiToken):
+        return token.created_by
+    return actor if isinstance(actor, User) else None
 
 
 def audit(
@@ -27,15 +39,22 @@ def audit(
     data: dict | None = None,
     ip_address: str | None = None,
 ) -> AuditLog:
-    return AuditLog.objects.create(
+    data = dict(data or {})
+    token = getattr(actor, "token", None)
+    if isinstance(token, ApiToken):
+        data.setdefault("api_token", token.prefix)
+    entry = AuditLog.objects.create(
         merchant_id=getattr(merchant, "pk", merchant),
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=_actor_user(actor),
         action=action,
         target_type=type(target).__name__ if target is not None else "",
         target_id=str(getattr(target, "pk", "")) if target is not None else "",
-        data=data or {},
+        data=data,
         ip_address=ip_address,
     )
+    # the same fact in the JSON log stream, carrying request_id / merchant_id from the context filter
+    logger.info("audit %s", action, extra={"audit_action": action, "target_id": entry.target_id})
+    return entry
 
 
 def _unique_slug(name: str) -> str:
@@ -117,7 +136,10 @@ def merchant_update(*, merchant: Merchant, actor: Any, data: dict[str, Any]) -> 
     return merchant
 
 
-def member_add(*, merchant: Merchant, actor: Any, email: str, role: str) -> Membership:
+def member_add(
+    *, merchant: Merchant, actor: Any, email: str, role: str, actor_role: str | None = Role.OWNER
+) -> Membership:
+    _require_owner_for_owner_change(actor_role=actor_role, target_role=role, new_role=role)
     email = User.objects.normalize_email(email).lower()
     user = User.objects.filter(username=email).first()
     with atomic():
@@ -132,10 +154,19 @@ def member_add(*, merchant: Merchant, actor: Any, email: str, role: str) -> Memb
     return membership
 
 
-def member_change_role(*, merchant: Merchant, actor: Any, membership_id: Any, role: str) -> Membership:
-    membership = Membership.objects.for_merchant(merchant).filter(id=membership_id).first()
-    if membership is None:
-        raise NotFoundError("Member not found.")
+def _require_owner_for_owner_change(*, actor_role: str | None, target_role: str, new_role: str | None) -> None:
+    """Only an owner may grant the owner role or change/remove an existing owner."""
+    if actor_role == Role.OWNER:
+        return
+    if target_role == Role.OWNER or new_role == Role.OWNER:
+        raise ApplicationError("Only an owner can change owners.", code="permission_denied", status_code=403)
+
+
+def member_change_role(
+    *, merchant: Merchant, actor: Any, membership_id: Any, role: str, actor_role: str | None = Role.OWNER
+) -> Membership:
+    membership = team_member_get(merchant=merchant, membership_id=membership_id)
+    _require_owner_for_owner_change(actor_role=actor_role, target_role=membership.role, new_role=role)
     if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(merchant) <= 1:
         raise ApplicationError("A store needs at least one owner.", code="last_owner")
     with atomic():
@@ -145,10 +176,9 @@ def member_change_role(*, merchant: Merchant, actor: Any, membership_id: Any, ro
     return membership
 
 
-def member_remove(*, merchant: Merchant, actor: Any, membership_id: Any) -> None:
-    membership = Membership.objects.for_merchant(merchant).filter(id=membership_id).first()
-    if membership is None:
-        raise NotFoundError("Member not found.")
+def member_remove(*, merchant: Merchant, actor: Any, membership_id: Any, actor_role: str | None = Role.OWNER) -> None:
+    membership = team_member_get(merchant=merchant, membership_id=membership_id)
+    _require_owner_for_owner_change(actor_role=actor_role, target_role=membership.role, new_role=None)
     if membership.role == Role.OWNER and _owner_count(merchant) <= 1:
         raise ApplicationError("A store needs at least one owner.", code="last_owner")
     with atomic():
@@ -176,7 +206,7 @@ def api_token_create(
             prefix=key[:12],
             key_hash=hash_api_key(key),
             role=role,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by=_actor_user(actor),
             expires_at=expires_at,
         )
         audit(merchant=merchant, actor=actor, action="api_token.created", target=token, data={"role": role})
@@ -184,9 +214,7 @@ def api_token_create(
 
 
 def api_token_revoke(*, merchant: Merchant, actor: Any, token_id: Any) -> ApiToken:
-    token = ApiToken.objects.for_merchant(merchant).filter(id=token_id).first()
-    if token is None:
-        raise NotFoundError("API token not found.")
+    token = api_token_get(merchant=merchant, token_id=token_id)
     with atomic():
         ApiToken.objects.filter(id=token.id, revoked_at__isnull=True).update(revoked_at=timezone.now())
         audit(merchant=merchant, actor=actor, action="api_token.revoked", target=token)

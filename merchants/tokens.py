@@ -1,6 +1,7 @@
 """JWT pairs with refresh-token families: rotation on every refresh, and reuse of a spent refresh
 token revokes the whole family (the stolen-token signal from OAuth 2.0 Security BCP)."""
 
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -13,10 +14,10 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from kaleem.db import atomic
-from kaleem.tenancy.authentication import blacklist_access_token
+from kaleem.tenancy.authentication import FAMILY_REVOKED_PREFIX, blacklist_access_token, family_revoked_cached
 from merchants.models import RefreshTokenRecord, RevokedTokenFamily
 
-FAMILY_REVOKED_PREFIX = "jwt:family-revoked:"
+logger = logging.getLogger(__name__)
 
 
 def _expiry(token: Any) -> datetime:
@@ -37,19 +38,27 @@ def token_pair_issue(*, user: Any, merchant_id: Any = None, family: uuid.UUID | 
 def family_revoked(family: str) -> bool:
     if not family:
         return False
-    if cache.get(f"{FAMILY_REVOKED_PREFIX}{family}"):
+    if family_revoked_cached(family):
         return True
     return RevokedTokenFamily.objects.filter(family=family).exists()
 
 
 def family_revoke(*, family: str, user_id: Any, reason: str) -> None:
     try:
+        family = str(uuid.UUID(str(family)))
+    except ValueError:
+        return  # a token without a family was never issued by us
+    try:
         with atomic():
             RevokedTokenFamily.objects.create(family=family, user_id=user_id, reason=reason)
     except IntegrityError:
         pass  # already revoked by a concurrent request
-    # access tokens of the family live at most 15 minutes; the cache mark covers them
-    cache.set(f"{FAMILY_REVOKED_PREFIX}{family}", 1, timeout=15 * 60)
+    # access tokens of the family live at most 15 minutes; the cache mark covers them (the database
+    # row stays the truth when the cache is process-local or down)
+    try:
+        cache.set(f"{FAMILY_REVOKED_PREFIX}{family}", 1, timeout=15 * 60)
+    except Exception:
+        logger.warning("could not mark token family revoked in cache", exc_info=True)
 
 
 def token_refresh(*, raw_refresh: str) -> dict[str, str]:
@@ -58,6 +67,10 @@ def token_refresh(*, raw_refresh: str) -> dict[str, str]:
     except TokenError as exc:
         raise exceptions.AuthenticationFailed("Refresh token is invalid or expired.", code="token_not_valid") from exc
     family, jti = str(refresh.get("fam", "")), str(refresh["jti"])
+    try:
+        uuid.UUID(family)
+    except ValueError:
+        raise exceptions.AuthenticationFailed("Refresh token is invalid or expired.", code="token_not_valid") from None
     if family_revoked(family):
         raise exceptions.AuthenticationFailed("This session was revoked; log in again.", code="token_revoked")
     spent = RefreshTokenRecord.objects.filter(jti=jti, used_at__isnull=True).update(used_at=timezone.now())

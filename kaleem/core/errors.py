@@ -99,6 +99,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if isinstance(detail, dict) and set(detail) == {"non_field_errors"}:
             message = _flatten_message(detail)
         response.data = error_body("invalid", message, fields)
+    elif isinstance(exc, exceptions.ParseError):
+        # the body is not JSON at all: name the body as the offending "field" so clients can show it
+        response.data = error_body("malformed_json", "Request body is not valid JSON.", {"body": [str(exc.detail)]})
     else:
         code = getattr(exc, "default_code", None) or _CODES.get(response.status_code, "error")
         detail = getattr(exc, "detail", str(exc))

@@ -1,4 +1,9 @@
+from typing import Any
+
+from django.db.models import QuerySet
 from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 
 class CreatedCursorPagination(CursorPagination):
@@ -8,3 +13,10 @@ class CreatedCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "limit"
     max_page_size = 200
+
+
+def paginated_response(*, view: Any, request: Request, queryset: QuerySet, serializer_class: type) -> Response:
+    """One cursor page of `queryset` rendered by `serializer_class`: {"next", "previous", "results"}."""
+    paginator = CreatedCursorPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)

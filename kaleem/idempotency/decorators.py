@@ -1,7 +1,9 @@
 import functools
+import json
 from collections.abc import Callable
 from typing import Any
 
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,7 +23,8 @@ def idempotent(required: bool = False) -> Callable[[Callable[..., Response]], Ca
 
     Same key + same body ⇒ the stored status and body, without executing again; same key + another
     body ⇒ 422; same key while the first is still running ⇒ 409. Keys are scoped per merchant and
-    caller, and expire after 24 h. Only 2xx and 4xx responses are stored; 5xx frees the key."""
+    caller, and expire after 24 h. Responses the view returns with 2xx/4xx are stored; a 5xx or an
+    exception (validation error, business-rule error) frees the key so a corrected retry can run."""
 
     def decorator(method: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(method)
@@ -49,7 +52,9 @@ def idempotent(required: bool = False) -> Callable[[Callable[..., Response]], Ca
             if response.status_code >= 500:
                 idempotency_abandon(scope=scope, key=key)
             else:
-                idempotency_finish(scope=scope, key=key, status=response.status_code, body=response.data)
+                # store exactly what the client received (UUIDs, decimals and dates as rendered JSON)
+                body = json.loads(JSONRenderer().render(response.data)) if response.data is not None else None
+                idempotency_finish(scope=scope, key=key, status=response.status_code, body=body)
             return response
 
         return wrapper

@@ -11,6 +11,8 @@ from kaleem.db import atomic
 from kaleem.models import IdempotencyRecord
 
 TTL = timedelta(hours=24)
+# a request still "in flight" after this long died with its worker: the key may be taken over
+IN_FLIGHT_TIMEOUT = timedelta(minutes=5)
 
 
 def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
@@ -43,6 +45,12 @@ def idempotency_begin(*, scope: str, key: str, fingerprint: str) -> IdempotencyR
             status_code=422,
         )
     if existing.state == IdempotencyRecord.State.IN_FLIGHT:
+        stale_before = now - IN_FLIGHT_TIMEOUT
+        taken = IdempotencyRecord.objects.filter(
+            id=existing.id, state=IdempotencyRecord.State.IN_FLIGHT, created_at__lt=stale_before
+        ).update(created_at=now)
+        if taken:  # conditional update: only one retry wins the abandoned key
+            return None
         raise ApplicationError(
             "A request with this Idempotency-Key is still being processed.",
             code="idempotency_in_flight",

@@ -9,10 +9,11 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     username = factory.SelfAttribute("email")
-    password = factory.PostGenerationMethodCall("set_password", "pass-12345678")
+    password = factory.django.Password("pass-12345678")
 
 
 class MerchantFactory(factory.django.DjangoModelFactory):

@@ -71,9 +71,6 @@ class MerchantUpdateInput(serializers.Serializer):
         return value
 
 
-class RegisterOutput(TokenPairOutput):
-    merchant = MerchantOutput()
-    user = serializers.DictField()
 
 
 class MembershipOutput(serializers.ModelSerializer):
@@ -82,6 +79,24 @@ class MembershipOutput(serializers.ModelSerializer):
     class Meta:
         model = Membership
         fields = ["id", "role", "merchant"]
+
+
+class UserOutput(serializers.Serializer):
+    id = serializers.CharField()
+    email = serializers.EmailField(allow_blank=True)
+    username = serializers.CharField()
+
+
+class MeOutput(serializers.Serializer):
+    user = UserOutput()
+    memberships = MembershipOutput(many=True)
+    current_merchant = MerchantOutput(allow_null=True)
+    role = serializers.ChoiceField(choices=Role.choices, allow_null=True)
+
+
+class RegisterOutput(TokenPairOutput):
+    merchant = MerchantOutput()
+    user = UserOutput()
 
 
 class TeamMemberOutput(serializers.ModelSerializer):

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from kaleem.core.pagination import paginated_response
 from kaleem.tenancy.api import TenantAPIView
 from kaleem.tenancy.roles import Role
 from merchants import selectors, services
@@ -43,7 +44,7 @@ class RegisterView(PublicAuthView):
             language=data.validated_data["language"],
         )
         pair = token_pair_issue(user=user, merchant_id=merchant.pk)
-        body = {**pair, "merchant": s.MerchantOutput(merchant).data, "user": {"id": user.pk, "email": user.email}}
+        body = {**pair, "merchant": s.MerchantOutput(merchant).data, "user": {"id": str(user.pk), "email": user.email, "username": user.username}}
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -89,14 +90,14 @@ class LogoutView(APIView):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=["auth"])
+    @extend_schema(responses=s.MeOutput, tags=["auth"])
     def get(self, request: Request) -> Response:
         user = request.user
         memberships = selectors.membership_list(user=user) if getattr(user, "memberships", None) is not None else []
         merchant = getattr(request, "merchant", None)
         return Response(
             {
-                "user": {"id": user.pk, "email": getattr(user, "email", ""), "username": user.username},
+                "user": {"id": str(user.pk), "email": getattr(user, "email", ""), "username": user.username},
                 "memberships": s.MembershipOutput(memberships, many=True).data,
                 "current_merchant": s.MerchantOutput(merchant).data if merchant else None,
                 "role": getattr(request, "membership_role", None),
@@ -126,17 +127,20 @@ class TeamMemberListView(TenantAPIView):
 
     @extend_schema(responses=s.TeamMemberOutput(many=True), tags=["team"])
     def get(self, request: Request) -> Response:
-        return Response(
-            {"results": s.TeamMemberOutput(selectors.team_member_list(merchant=self.merchant), many=True).data}
+        return paginated_response(
+            view=self,
+            request=request,
+            queryset=selectors.team_member_list(merchant=self.merchant),
+            serializer_class=s.TeamMemberOutput,
         )
 
     @extend_schema(request=s.TeamMemberInput, responses={201: s.TeamMemberOutput}, tags=["team"])
     def post(self, request: Request) -> Response:
         data = s.TeamMemberInput(data=request.data)
         data.is_valid(raise_exception=True)
-        if data.validated_data["role"] == Role.OWNER and request.membership_role != Role.OWNER:
-            raise exceptions.PermissionDenied("Only an owner can add another owner.")
-        membership = services.member_add(merchant=self.merchant, actor=request.user, **data.validated_data)
+        membership = services.member_add(
+            merchant=self.merchant, actor=request.user, actor_role=request.membership_role, **data.validated_data
+        )
         return Response(s.TeamMemberOutput(membership).data, status=status.HTTP_201_CREATED)
 
 
@@ -144,20 +148,29 @@ class TeamMemberDetailView(TenantAPIView):
     read_role = Role.ADMIN
     write_role = Role.ADMIN
 
+    @extend_schema(responses=s.TeamMemberOutput, tags=["team"])
+    def get(self, request: Request, member_id: str) -> Response:
+        membership = selectors.team_member_get(merchant=self.merchant, membership_id=member_id)
+        return Response(s.TeamMemberOutput(membership).data)
+
     @extend_schema(request=s.TeamRoleInput, responses=s.TeamMemberOutput, tags=["team"])
     def patch(self, request: Request, member_id: str) -> Response:
         data = s.TeamRoleInput(data=request.data)
         data.is_valid(raise_exception=True)
-        if data.validated_data["role"] == Role.OWNER and request.membership_role != Role.OWNER:
-            raise exceptions.PermissionDenied("Only an owner can grant the owner role.")
         membership = services.member_change_role(
-            merchant=self.merchant, actor=request.user, membership_id=member_id, role=data.validated_data["role"]
+            merchant=self.merchant,
+            actor=request.user,
+            actor_role=request.membership_role,
+            membership_id=member_id,
+            role=data.validated_data["role"],
         )
         return Response(s.TeamMemberOutput(membership).data)
 
     @extend_schema(responses={204: None}, tags=["team"])
     def delete(self, request: Request, member_id: str) -> Response:
-        services.member_remove(merchant=self.merchant, actor=request.user, membership_id=member_id)
+        services.member_remove(
+            merchant=self.merchant, actor=request.user, actor_role=request.membership_role, membership_id=member_id
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -167,7 +180,12 @@ class ApiTokenListView(TenantAPIView):
 
     @extend_schema(responses=s.ApiTokenOutput(many=True), tags=["tokens"])
     def get(self, request: Request) -> Response:
-        return Response({"results": s.ApiTokenOutput(selectors.api_token_list(merchant=self.merchant), many=True).data})
+        return paginated_response(
+            view=self,
+            request=request,
+            queryset=selectors.api_token_list(merchant=self.merchant),
+            serializer_class=s.ApiTokenOutput,
+        )
 
     @extend_schema(request=s.ApiTokenInput, responses={201: s.ApiTokenCreatedOutput}, tags=["tokens"])
     def post(self, request: Request) -> Response:
@@ -182,6 +200,10 @@ class ApiTokenDetailView(TenantAPIView):
     read_role = Role.ADMIN
     write_role = Role.ADMIN
 
+    @extend_schema(responses=s.ApiTokenOutput, tags=["tokens"])
+    def get(self, request: Request, token_id: str) -> Response:
+        return Response(s.ApiTokenOutput(selectors.api_token_get(merchant=self.merchant, token_id=token_id)).data)
+
     @extend_schema(responses={204: None}, tags=["tokens"])
     def delete(self, request: Request, token_id: str) -> Response:
         services.api_token_revoke(merchant=self.merchant, actor=request.user, token_id=token_id)
@@ -193,8 +215,9 @@ class AuditLogListView(TenantAPIView):
 
     @extend_schema(responses=s.AuditLogOutput(many=True), tags=["merchant"])
     def get(self, request: Request) -> Response:
-        from kaleem.core.pagination import CreatedCursorPagination
-
-        paginator = CreatedCursorPagination()
-        page = paginator.paginate_queryset(selectors.audit_log_list(merchant=self.merchant), request, view=self)
-        return paginator.get_paginated_response(s.AuditLogOutput(page, many=True).data)
+        return paginated_response(
+            view=self,
+            request=request,
+            queryset=selectors.audit_log_list(merchant=self.merchant),
+            serializer_class=s.AuditLogOutput,
+        )
