@@ -151,6 +151,9 @@ class OutboundDelivery(TenantModel):
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     provider_message_id = models.CharField(max_length=255, blank=True, default="")
+    # a rendered message may take several API calls (photo cards + text): parts already accepted
+    # by the provider are not sent again when the rest is retried or replayed
+    parts_sent = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")

@@ -1,0 +1,799 @@
+"""Channel writes: connecting channels, ingesting webhooks, processing them into conversations,
+delivering outbound messages, dead letters, WhatsApp templates and credential key rotation.
+
+Reliability model (see docs/channels.md):
+- ingest stores each dedupable item as a WebhookEvent (unique per channel) and enqueues after commit;
+- processing claims events with conditional updates, one sender at a time (a cache lock per
+  (channel, sender)) in provider-timestamp order; orphaned claims are swept and retried;
+- every outbound Message gets one OutboundDelivery (unique per channel+message) whose claim makes
+  sends idempotent; exhausted retries become a DeadLetter an admin replays."""
+
+import hashlib
+import logging
+import mimetypes
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, connection
+from django.db.models import F, Q
+from django.utils import timezone
+
+from channels import conf
+from channels.models import Channel, ChannelKind, DeadLetter, OutboundDelivery, WebhookEvent, WhatsAppTemplate
+from channels.providers import provider_for
+from channels.providers.base import Ignored, Inbound, Item, StatusUpdate
+from kaleem import metrics
+from kaleem.core.errors import ApplicationError, NotFoundError
+from kaleem.db import atomic, on_commit
+from kaleem.http import CircuitOpenError, ProviderError
+from kaleem.ratelimit import try_acquire
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_CREDENTIALS = {
+    ChannelKind.WEBCHAT: (),
+    ChannelKind.TELEGRAM: ("bot_token",),
+    ChannelKind.WHATSAPP: ("access_token", "phone_number_id", "app_secret"),
+    ChannelKind.MESSENGER: ("access_token", "app_secret"),
+    ChannelKind.INSTAGRAM: ("access_token", "app_secret"),
+}
+KNOWN_CREDENTIALS = frozenset(
+    {
+        "bot_token",
+        "access_token",
+        "phone_number_id",
+        "page_id",
+        "app_secret",
+        "verify_token",
+        "webhook_secret",
+        "waba_id",
+        "ig_user_id",
+    }
+)
+_TELEGRAM_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+# ============================================================== channels
+
+
+def channel_create(
+    *,
+    merchant: Any,
+    kind: str,
+    name: str,
+    credentials: dict[str, str] | None = None,
+    provider_base_url: str = "",
+    settings: dict[str, Any] | None = None,
+    public_key: str | None = None,
+) -> Channel:
+    if kind not in ChannelKind.values:
+        raise ApplicationError("Unknown channel kind.", code="invalid", fields={"kind": ["Unknown kind."]})
+    creds = _clean_credentials(kind, credentials or {})
+    if kind in (ChannelKind.WHATSAPP, ChannelKind.MESSENGER, ChannelKind.INSTAGRAM):
+        creds.setdefault("verify_token", secrets.token_urlsafe(24))
+    if kind == ChannelKind.TELEGRAM:
+        creds.setdefault("webhook_secret", secrets.token_urlsafe(32))
+    channel = Channel(
+        merchant_id=getattr(merchant, "pk", merchant),
+        kind=kind,
+        name=name.strip()[:120] or kind.title(),
+        provider_base_url=provider_base_url,
+        settings=settings or {},
+        status=Channel.Status.ACTIVE if kind == ChannelKind.WEBCHAT else Channel.Status.PENDING,
+        external_id=creds.get("phone_number_id") or creds.get("page_id") or creds.get("ig_user_id") or "",
+    )
+    if public_key:
+        channel.public_key = public_key
+    channel.credentials = creds
+    channel.save()
+    return channel
+
+
+def _clean_credentials(kind: str, creds: dict[str, Any]) -> dict[str, str]:
+    unknown = set(creds) - KNOWN_CREDENTIALS
+    if unknown:
+        raise ApplicationError(
+            "Unknown credential fields.", code="invalid", fields={"credentials": [f"Unknown: {sorted(unknown)}"]}
+        )
+    clean = {k: str(v).strip() for k, v in creds.items() if v not in (None, "")}
+    missing = [k for k in REQUIRED_CREDENTIALS[kind] if not clean.get(k)]
+    if missing:
+        raise ApplicationError(
+            "Missing credentials for this channel kind.",
+            code="invalid",
+            fields={"credentials": [f"Required: {', '.join(missing)}"]},
+        )
+    if "webhook_secret" in clean and not _TELEGRAM_SECRET.match(clean["webhook_secret"]):
+        raise ApplicationError(
+            "webhook_secret must be 1-256 of A-Z a-z 0-9 _ -.", code="invalid", fields={"credentials": ["Invalid."]}
+        )
+    return clean
+
+
+def channel_update(
+    *,
+    channel: Channel,
+    name: str | None = None,
+    status: str | None = None,
+    credentials: dict[str, str] | None = None,
+    provider_base_url: str | None = None,
+    settings: dict[str, Any] | None = None,
+) -> Channel:
+    if name is not None:
+        channel.name = name.strip()[:120] or channel.name
+    if status is not None:
+        if status not in (Channel.Status.ACTIVE, Channel.Status.DISABLED):
+            raise ApplicationError("Status can be set to active or disabled.", code="invalid")
+        channel.status = status
+    if credentials is not None:
+        # partial update: blank values keep the stored secret (the API never returns secrets)
+        merged = {**channel.credentials, **{k: v for k, v in credentials.items() if v not in (None, "")}}
+        channel.credentials = _clean_credentials(channel.kind, merged)
+    if provider_base_url is not None:
+        channel.provider_base_url = provider_base_url
+    if settings is not None:
+        channel.settings = settings
+    channel.save()
+    return channel
+
+
+def webhook_url(*, channel: Channel, base_url: str) -> str:
+    return f"{base_url.rstrip('/')}/webhooks/{channel.kind}/{channel.public_key}"
+
+
+def channel_connect(*, channel: Channel, base_url: str) -> dict[str, Any]:
+    """Telegram: setWebhook with the channel's secret token. Meta: nothing to call — return the
+    callback URL and verify token the merchant pastes in the app dashboard (the GET handshake then
+    marks the channel active). Webchat: active already."""
+    url = webhook_url(channel=channel, base_url=base_url)
+    if channel.kind == ChannelKind.TELEGRAM:
+        from channels.providers.telegram import PROVIDER as telegram
+
+        try:
+            result = telegram.set_webhook(channel, url=url, secret_token=channel.credential("webhook_secret"))
+        except ProviderError as exc:
+            Channel.objects.filter(id=channel.id).update(status=Channel.Status.ERROR, last_error=str(exc)[:2000])
+            raise ApplicationError(
+                f"Telegram refused the webhook: {_provider_detail(exc)}", code="provider_error", status_code=502
+            ) from exc
+        if not result.get("ok"):
+            raise ApplicationError(f"Telegram refused the webhook: {result}", code="provider_error", status_code=502)
+        Channel.objects.filter(id=channel.id).update(
+            status=Channel.Status.ACTIVE, connected_at=timezone.now(), last_error=""
+        )
+        return {"webhook_url": url, "status": Channel.Status.ACTIVE}
+    if channel.is_meta:
+        return {
+            "callback_url": url,
+            "verify_token": channel.credential("verify_token"),
+            "status": channel.status,
+            "subscribe_fields": ["messages"]
+            if channel.kind == ChannelKind.WHATSAPP
+            else ["messages", "messaging_postbacks"],
+        }
+    return {"status": channel.status}
+
+
+def channel_mark_verified(*, channel: Channel) -> None:
+    Channel.objects.filter(id=channel.id).exclude(status=Channel.Status.DISABLED).update(
+        status=Channel.Status.ACTIVE, connected_at=timezone.now(), last_error=""
+    )
+
+
+def _provider_detail(exc: ProviderError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        return str(body.get("description") or (body.get("error") or {}).get("message") or body)[:300]
+    return str(exc)
+
+
+def channel_credentials_rotate() -> int:
+    """Re-encrypt every channel's credentials under the first FIELD_ENCRYPTION_KEYS key."""
+    count = 0
+    for channel_id in Channel.objects.values_list("id", flat=True).iterator():
+        channel = Channel.objects.get(id=channel_id)
+        # saving re-encrypts: get_prep_value always encrypts with the current primary key
+        Channel.objects.filter(id=channel_id).update(credentials_encrypted=channel.credentials_encrypted)
+        count += 1
+    return count
+
+
+# ============================================================== inbound: ingest (hot path)
+
+HEADER_ALLOW = ("Content-Type", "User-Agent", "X-Hub-Signature-256", "X-Request-ID", "X-Forwarded-For")
+
+
+@dataclass
+class IngestResult:
+    created: list[str]
+    duplicates: int
+
+
+def webhook_ingest(
+    *, channel: Channel, items: list[Item], raw: bytes, headers: dict[str, str], received_at: datetime | None = None
+) -> IngestResult:
+    """Store new items (duplicates by provider id are skipped) and enqueue processing after commit."""
+    received_at = received_at or timezone.now()
+    delivery_id = uuid.uuid4()
+    try:
+        body_text, encoding = raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        import base64
+
+        body_text, encoding = base64.b64encode(raw).decode("ascii"), "base64"
+    seen: set[str] = set()
+    rows: list[WebhookEvent] = []
+    for item in items:
+        key = item.provider_event_id[:255]
+        if key in seen:  # the same id twice in one batch
+            continue
+        seen.add(key)
+        rows.append(
+            WebhookEvent(
+                id=uuid.uuid4(),
+                merchant_id=channel.merchant_id,
+                channel_id=channel.id,
+                kind=channel.kind,
+                provider_event_id=key,
+                event_type=item.event_type,
+                sender_id=item.sender_id[:128],
+                delivery_id=delivery_id,
+                raw_body=body_text if not rows else "",
+                body_encoding=encoding,
+                headers=headers if not rows else {},
+                payload=item.payload,
+                provider_timestamp=item.provider_timestamp,
+                received_at=received_at,
+                state=WebhookEvent.State.IGNORED if item.event_type in ("echo", "reaction", "other") else "pending",
+            )
+        )
+    if not rows:
+        return IngestResult(created=[], duplicates=0)
+    created = _insert_new(rows)
+    todo = [str(r.id) for r in rows if r.id in created and r.state == WebhookEvent.State.PENDING]
+    if todo:
+        on_commit(lambda: _enqueue_processing(todo))
+    return IngestResult(created=[str(r.id) for r in rows if r.id in created], duplicates=len(rows) - len(created))
+
+
+def _insert_new(rows: list[WebhookEvent]) -> set[uuid.UUID]:
+    """Insert, skipping rows whose (channel, provider_event_id) exists; returns ids inserted."""
+    if connection.features.supports_ignore_conflicts:
+        WebhookEvent.objects.bulk_create(rows, ignore_conflicts=True)
+        if len(rows) == 1:
+            exists = WebhookEvent.objects.filter(id=rows[0].id).exists()
+            return {rows[0].id} if exists else set()
+        return set(WebhookEvent.objects.filter(id__in=[r.id for r in rows]).values_list("id", flat=True))
+    created: set[uuid.UUID] = set()
+    for row in rows:
+        try:
+            with atomic():
+                row.save(force_insert=True)
+            created.add(row.id)
+        except IntegrityError:
+            continue
+    return created
+
+
+def _enqueue_processing(event_ids: list[str]) -> None:
+    from channels.tasks import process_webhook_events
+
+    try:
+        process_webhook_events.delay(event_ids)
+    except Exception:  # broker down: the sweep re-enqueues pending events
+        logger.warning("webhook processing could not be enqueued; the sweep will pick it up", exc_info=True)
+
+
+# ============================================================== inbound: processing
+
+
+class SenderBusy(Exception):
+    """Another worker is processing this sender's events; retry shortly (keeps per-conversation order)."""
+
+
+class EventRetry(Exception):
+    def __init__(self, message: str, countdown: float) -> None:
+        super().__init__(message)
+        self.countdown = countdown
+
+
+MAX_EVENT_ATTEMPTS = 5
+
+
+def webhook_events_process(*, event_ids: list[str]) -> int:
+    """Process the senders of these events, each sender's pending events in provider order."""
+    events = list(WebhookEvent.objects.filter(id__in=event_ids).values_list("channel_id", "sender_id").distinct())
+    done = 0
+    busy = False
+    retry: EventRetry | None = None
+    for channel_id, sender_id in events:
+        try:
+            done += sender_events_process(channel_id=channel_id, sender_id=sender_id)
+        except SenderBusy:
+            busy = True
+        except EventRetry as exc:
+            retry = exc
+    if busy:
+        raise SenderBusy("sender locked")
+    if retry is not None:
+        raise retry
+    return done
+
+
+def sender_events_process(*, channel_id: Any, sender_id: str) -> int:
+    lock_key = f"whlock:{channel_id}:{hashlib.sha1(sender_id.encode()).hexdigest()}"  # noqa: S324 - key only
+    token = uuid.uuid4().hex
+    if not cache.add(lock_key, token, timeout=conf.sender_lock_seconds()):
+        raise SenderBusy(lock_key)
+    try:
+        channel = Channel.objects.filter(id=channel_id).first()
+        if channel is None:
+            return 0
+        processed = 0
+        while True:
+            stale = timezone.now() - timedelta(seconds=conf.processing_timeout())
+            batch = list(
+                WebhookEvent.objects.filter(channel_id=channel_id, sender_id=sender_id)
+                .filter(
+                    Q(state=WebhookEvent.State.PENDING) | Q(state=WebhookEvent.State.PROCESSING, claimed_at__lt=stale)
+                )
+                .order_by("provider_timestamp", "received_at", "created_at")[:50]
+            )
+            if not batch:
+                return processed
+            for event in batch:
+                claim = _event_claim(event, stale)
+                if claim is None:
+                    continue
+                _event_process(channel, event, claim)  # raises EventRetry to stop this sender in order
+                processed += 1
+    finally:
+        if cache.get(lock_key) == token:
+            cache.delete(lock_key)
+
+
+def _event_claim(event: WebhookEvent, stale: datetime) -> uuid.UUID | None:
+    token = uuid.uuid4()
+    claimed = (
+        WebhookEvent.objects.filter(id=event.id)
+        .filter(Q(state=WebhookEvent.State.PENDING) | Q(state=WebhookEvent.State.PROCESSING, claimed_at__lt=stale))
+        .update(
+            state=WebhookEvent.State.PROCESSING,
+            claimed_at=timezone.now(),
+            claim_token=token,
+            attempts=F("attempts") + 1,
+        )
+    )
+    return token if claimed else None
+
+
+def _event_finish(event: WebhookEvent, token: uuid.UUID, state: str, error: str = "") -> None:
+    WebhookEvent.objects.filter(id=event.id, claim_token=token).update(
+        state=state, processed_at=timezone.now(), last_error=error[:2000], claim_token=None
+    )
+
+
+def _event_process(channel: Channel, event: WebhookEvent, token: uuid.UUID) -> None:
+    provider = provider_for(channel.kind)
+    try:
+        parsed = provider.parse(event.payload, event.event_type)
+        if isinstance(parsed, Ignored):
+            _event_finish(event, token, WebhookEvent.State.IGNORED, parsed.reason)
+            return
+        if isinstance(parsed, StatusUpdate):
+            _status_apply(channel, parsed)
+            _event_finish(event, token, WebhookEvent.State.DONE)
+            return
+        _inbound_apply(channel, event, parsed)
+        _event_finish(event, token, WebhookEvent.State.DONE)
+    except (ProviderError, OSError) as exc:
+        attempts = event.attempts + 1
+        if attempts >= MAX_EVENT_ATTEMPTS:
+            _event_finish(event, token, WebhookEvent.State.FAILED, f"{type(exc).__name__}: {exc}")
+            return
+        WebhookEvent.objects.filter(id=event.id, claim_token=token).update(
+            state=WebhookEvent.State.PENDING, claim_token=None, last_error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise EventRetry(str(exc), countdown=min(2**attempts, 60)) from exc
+    except Exception as exc:  # a bug or bad payload: park the event, keep the sender's queue moving
+        logger.exception("webhook event %s failed", event.id)
+        _event_finish(event, token, WebhookEvent.State.FAILED, f"{type(exc).__name__}: {exc}")
+
+
+def _ms_to_dt(ms: int) -> datetime | None:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms else None
+
+
+def _status_apply(channel: Channel, update: StatusUpdate) -> None:
+    from conversations.services import message_mark_delivery
+
+    if update.status not in ("sent", "delivered", "read", "failed"):
+        return
+    message_mark_delivery(
+        merchant=channel.merchant_id,
+        channel=channel,
+        provider_message_id=update.provider_message_id,
+        status=update.status,
+        at=_ms_to_dt(update.at_ms),
+        error=update.error,
+    )
+
+
+def _inbound_apply(channel: Channel, event: WebhookEvent, inbound: Inbound) -> None:
+    from conversations.services import record_inbound
+
+    attachments = list(inbound.attachments)
+    for media in inbound.media:
+        attachments.append(_media_store(channel, media))
+    record_inbound(
+        merchant=channel.merchant,
+        channel=channel,
+        external_id=inbound.external_id,
+        text=inbound.text,
+        provider_message_id=inbound.provider_message_id,
+        elements=inbound.elements,
+        attachments=attachments,
+        contact_name=inbound.contact_name,
+        language_hint=inbound.language_hint,
+        sent_at=_ms_to_dt(inbound.sent_at_ms),
+        received_at=event.received_at,
+    )
+    try:
+        provider_for(channel.kind).after_inbound(channel, inbound)
+    except ProviderError:
+        logger.info("post-inbound provider call failed for %s", event.id, exc_info=True)
+
+
+def _media_store(channel: Channel, media: dict[str, Any]) -> dict[str, Any]:
+    """Fetch provider media and store it through the default storage (S3 in production)."""
+    from kaleem.ssrf import UnsafeURLError
+
+    provider = provider_for(channel.kind)
+    try:
+        content, mime = provider.fetch_media(channel, media)
+    except UnsafeURLError as exc:
+        return {"type": media.get("type", "file"), "error": str(exc), "caption": media.get("caption", "")}
+    except ProviderError as exc:
+        if exc.retryable:
+            raise
+        return {"type": media.get("type", "file"), "error": "unavailable", "caption": media.get("caption", "")}
+    mime = media.get("mime_type") or mime
+    extension = mimetypes.guess_extension(mime.split(";")[0].strip()) or ".bin"
+    digest = hashlib.sha256(content).hexdigest()
+    path = f"channels/{channel.merchant_id}/{channel.id}/{digest[:2]}/{digest}{extension}"
+    if not default_storage.exists(path):
+        path = default_storage.save(path, ContentFile(content))
+    return {
+        "type": media.get("type", "file"),
+        "path": path,
+        "url": default_storage.url(path),
+        "mime_type": mime,
+        "size": len(content),
+        "sha256": digest,
+        "caption": media.get("caption", ""),
+        "filename": media.get("filename", ""),
+    }
+
+
+def webhook_events_sweep(*, pending_after: float = 10.0) -> int:
+    """Beat task body: re-enqueue pending events whose task was lost and processing orphaned by a
+    killed worker (claim older than WEBHOOK_PROCESSING_TIMEOUT)."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=conf.processing_timeout())
+    ids = list(
+        WebhookEvent.objects.filter(
+            Q(state=WebhookEvent.State.PENDING, received_at__lt=now - timedelta(seconds=pending_after))
+            | Q(state=WebhookEvent.State.PROCESSING, claimed_at__lt=stale)
+        )
+        .order_by("received_at")
+        .values_list("id", flat=True)[:1000]
+    )
+    if ids:
+        _enqueue_processing([str(i) for i in ids])
+    return len(ids)
+
+
+# ============================================================== outbound
+
+
+class DeliveryRetry(Exception):
+    def __init__(self, message: str, countdown: float) -> None:
+        super().__init__(message)
+        self.countdown = countdown
+
+
+def outbox_message_outbound(event: Any) -> None:
+    """Outbox handler for `message.outbound`: hand the send to the webhooks queue so one slow
+    provider never blocks the outbox relay for other stores."""
+    from channels.tasks import deliver_message
+
+    payload = event.payload or {}
+    deliver_message.delay(str(payload.get("message_id")), str(payload.get("channel_id") or ""))
+
+
+def _publish_webchat(message: Any) -> None:
+    try:
+        from channels.webchat.live import publish_message
+    except ImportError:
+        return
+    publish_message(message)
+
+
+def message_deliver(*, message_id: Any) -> str:
+    """Send one outbound Message through its channel exactly once; returns the delivery state.
+
+    Raises DeliveryRetry when a later attempt may succeed (rate limit, provider down, circuit open)."""
+    from conversations.models import Message
+
+    message = Message.objects.select_related("conversation", "channel").filter(id=message_id).first()
+    if message is None or message.direction != Message.Direction.OUTBOUND or message.kind != Message.Kind.MESSAGE:
+        return "skipped"
+    channel = message.channel
+    if channel.kind == ChannelKind.WEBCHAT:
+        _publish_webchat(message)
+        return "published"
+    delivery = _delivery_get_or_create(message=message)
+    if delivery.state in (OutboundDelivery.State.SENT, OutboundDelivery.State.REFUSED, OutboundDelivery.State.DEAD):
+        return delivery.state
+    stale = timezone.now() - timedelta(seconds=conf.delivery_claim_timeout())
+    claimed = (
+        OutboundDelivery.objects.filter(id=delivery.id)
+        .filter(Q(state=OutboundDelivery.State.PENDING) | Q(state=OutboundDelivery.State.SENDING, claimed_at__lt=stale))
+        .update(state=OutboundDelivery.State.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return "busy"
+    delivery.refresh_from_db()
+    provider = provider_for(channel.kind)
+    if channel.status == Channel.Status.DISABLED:
+        return _delivery_refuse(delivery, message, "channel_disabled", "The channel is disabled.")
+    if provider.window_hours and not _inside_window(message.conversation, provider.window_hours):
+        return _delivery_refuse(
+            delivery,
+            message,
+            "outside_customer_service_window",
+            "Outside the 24-hour customer-service window: send an approved template instead.",
+        )
+    recipient = message.conversation.external_id
+    parts = provider.render(channel=channel, recipient=recipient, text=message.text, elements=message.elements or [])
+    if not parts:
+        return _delivery_refuse(delivery, message, "empty", "Nothing to send.")
+    first_id = delivery.provider_message_id
+    for index, part in enumerate(parts):
+        if index < delivery.parts_sent:
+            continue
+        wait = _rate_limit(channel, provider, recipient)
+        if wait > 0:
+            _delivery_release(delivery, f"rate limited for {wait:.2f}s")
+            raise DeliveryRetry("rate limited", countdown=wait)
+        try:
+            provider_id = provider.send(channel, part)
+        except ProviderError as exc:
+            return _delivery_failed(delivery, message, exc, part.body)
+        first_id = first_id or provider_id
+        OutboundDelivery.objects.filter(id=delivery.id).update(parts_sent=index + 1, provider_message_id=first_id)
+        delivery.parts_sent = index + 1
+    now = timezone.now()
+    OutboundDelivery.objects.filter(id=delivery.id).update(
+        state=OutboundDelivery.State.SENT, sent_at=now, provider_message_id=first_id, last_error=""
+    )
+    from conversations.services import message_mark_sent
+
+    message_mark_sent(message_id=message.id, provider_message_id=first_id or None, sent_at=now)
+    return OutboundDelivery.State.SENT
+
+
+def _delivery_get_or_create(*, message: Any) -> OutboundDelivery:
+    delivery = OutboundDelivery.objects.filter(channel_id=message.channel_id, message_id=message.id).first()
+    if delivery is not None:
+        return delivery
+    try:
+        with atomic():
+            return OutboundDelivery.objects.create(
+                merchant_id=message.merchant_id,
+                channel_id=message.channel_id,
+                message_id=message.id,
+                conversation_id=message.conversation_id,
+            )
+    except IntegrityError:
+        return OutboundDelivery.objects.get(channel_id=message.channel_id, message_id=message.id)
+
+
+def _inside_window(conversation: Any, hours: int) -> bool:
+    last = getattr(conversation, "last_inbound_at", None)
+    return bool(last) and timezone.now() - last <= timedelta(hours=hours)
+
+
+def _rate_limit(channel: Channel, provider: Any, recipient: str) -> float:
+    rate, burst = provider.channel_rate
+    wait = try_acquire(f"ch:{channel.id}", rate=rate, burst=burst)
+    if wait > 0:
+        if wait <= 2.0:
+            import time
+
+            time.sleep(wait)
+            wait = try_acquire(f"ch:{channel.id}", rate=rate, burst=burst)
+        if wait > 0:
+            return wait
+    if provider.recipient_rate:
+        rate, burst = provider.recipient_rate
+        wait = try_acquire(f"ch:{channel.id}:to:{recipient}", rate=rate, burst=burst)
+        if 0 < wait <= 2.0:
+            import time
+
+            time.sleep(wait)
+            wait = try_acquire(f"ch:{channel.id}:to:{recipient}", rate=rate, burst=burst)
+        return max(wait, 0.0)
+    return 0.0
+
+
+def _delivery_release(delivery: OutboundDelivery, error: str) -> None:
+    OutboundDelivery.objects.filter(id=delivery.id, state=OutboundDelivery.State.SENDING).update(
+        state=OutboundDelivery.State.PENDING, last_error=error[:2000]
+    )
+
+
+def _delivery_refuse(delivery: OutboundDelivery, message: Any, code: str, detail: str) -> str:
+    from conversations.services import message_mark_failed
+
+    OutboundDelivery.objects.filter(id=delivery.id).update(state=OutboundDelivery.State.REFUSED, last_error=code)
+    message_mark_failed(message_id=message.id, error=f"{code}: {detail}")
+    return OutboundDelivery.State.REFUSED
+
+
+def _delivery_failed(delivery: OutboundDelivery, message: Any, exc: ProviderError, body: dict[str, Any]) -> str:
+    error = f"{exc} {_provider_detail(exc)}".strip()
+    if exc.retryable and delivery.attempts < conf.max_delivery_attempts():
+        _delivery_release(delivery, error)
+        countdown = exc.retry_after if exc.retry_after is not None else min(2**delivery.attempts, 60)
+        raise DeliveryRetry(error, countdown=countdown) from exc
+    return _dead_letter(delivery, message, exc, body, error)
+
+
+def _dead_letter(delivery: OutboundDelivery, message: Any, exc: ProviderError, body: dict[str, Any], error: str) -> str:
+    from conversations.services import message_mark_failed
+
+    with atomic():
+        OutboundDelivery.objects.filter(id=delivery.id).update(
+            state=OutboundDelivery.State.DEAD, last_error=error[:2000]
+        )
+        DeadLetter.objects.create(
+            merchant_id=delivery.merchant_id,
+            channel_id=delivery.channel_id,
+            delivery=delivery,
+            message_id=delivery.message_id,
+            request=_redact(body),
+            error=error[:4000],
+            status_code=exc.status_code,
+            attempts=delivery.attempts,
+        )
+    message_mark_failed(message_id=message.id, error=error[:500])
+    metrics.DEAD_LETTERS.labels(channel=message.channel.kind).inc()
+    if isinstance(exc, CircuitOpenError):
+        logger.warning("dead letter for %s: circuit open", delivery.message_id)
+    return OutboundDelivery.State.DEAD
+
+
+def _redact(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in (body or {}).items() if k not in ("access_token",)}
+
+
+def dead_letter_replay(*, merchant: Any, dead_letter_id: Any) -> DeadLetter:
+    """Put the send back in the queue with fresh attempts; parts already sent are not repeated."""
+    dead = DeadLetter.objects.for_merchant(merchant).filter(id=dead_letter_id).first()
+    if dead is None:
+        raise NotFoundError("Dead letter not found.")
+    if dead.state != DeadLetter.State.OPEN:
+        raise ApplicationError("This dead letter was already replayed or discarded.", code="conflict", status_code=409)
+    with atomic():
+        updated = DeadLetter.objects.filter(id=dead.id, state=DeadLetter.State.OPEN).update(
+            state=DeadLetter.State.REPLAYED, replayed_at=timezone.now()
+        )
+        if not updated:
+            raise ApplicationError("This dead letter was already replayed.", code="conflict", status_code=409)
+        if dead.delivery_id:
+            OutboundDelivery.objects.filter(id=dead.delivery_id).update(
+                state=OutboundDelivery.State.PENDING, attempts=0, last_error=""
+            )
+        message_id, channel_id = str(dead.message_id), str(dead.channel_id)
+        on_commit(lambda: _enqueue_delivery(message_id, channel_id))
+    dead.refresh_from_db()
+    return dead
+
+
+def dead_letter_discard(*, merchant: Any, dead_letter_id: Any) -> DeadLetter:
+    dead = DeadLetter.objects.for_merchant(merchant).filter(id=dead_letter_id).first()
+    if dead is None:
+        raise NotFoundError("Dead letter not found.")
+    DeadLetter.objects.filter(id=dead.id, state=DeadLetter.State.OPEN).update(state=DeadLetter.State.DISCARDED)
+    dead.refresh_from_db()
+    return dead
+
+
+def _enqueue_delivery(message_id: str, channel_id: str) -> None:
+    from channels.tasks import deliver_message
+
+    deliver_message.delay(message_id, channel_id)
+
+
+# ============================================================== WhatsApp templates
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+
+
+def templates_sync(*, channel: Channel) -> int:
+    if channel.kind != ChannelKind.WHATSAPP:
+        raise ApplicationError("Templates exist only for WhatsApp channels.", code="invalid")
+    if not channel.credential("waba_id"):
+        raise ApplicationError("Set the WhatsApp Business Account id (waba_id) first.", code="invalid")
+    from channels.providers.whatsapp import PROVIDER as whatsapp
+
+    try:
+        remote = whatsapp.templates_list(channel)
+    except ProviderError as exc:
+        raise ApplicationError(
+            f"WhatsApp refused the template sync: {_provider_detail(exc)}", code="provider_error", status_code=502
+        ) from exc
+    now = timezone.now()
+    for item in remote:
+        name, language = str(item.get("name") or ""), str(item.get("language") or "")
+        if not name or not language:
+            continue
+        components = item.get("components") or []
+        body = next((c for c in components if str(c.get("type", "")).upper() == "BODY"), {})
+        count = len(set(_PLACEHOLDER.findall(str(body.get("text") or ""))))
+        fields = {
+            "status": str(item.get("status") or ""),
+            "category": str(item.get("category") or ""),
+            "provider_id": str(item.get("id") or ""),
+            "components": components,
+            "parameter_count": count,
+            "synced_at": now,
+        }
+        updated = WhatsAppTemplate.objects.filter(channel=channel, name=name, language=language).update(**fields)
+        if not updated:
+            try:
+                with atomic():
+                    WhatsAppTemplate.objects.create(
+                        merchant_id=channel.merchant_id, channel=channel, name=name, language=language, **fields
+                    )
+            except IntegrityError:
+                WhatsAppTemplate.objects.filter(channel=channel, name=name, language=language).update(**fields)
+    return len(remote)
+
+
+def template_send(
+    *, merchant: Any, channel: Channel, template_id: Any, to: str, parameters: list[str] | None = None
+) -> str:
+    """Send an approved template (allowed outside the 24-hour window); returns the provider message id."""
+    template = WhatsAppTemplate.objects.for_merchant(merchant).filter(id=template_id, channel=channel).first()
+    if template is None:
+        raise NotFoundError("Template not found.")
+    if template.status.upper() != "APPROVED":
+        raise ApplicationError("Only approved templates can be sent.", code="template_not_approved")
+    parameters = [str(p) for p in (parameters or [])]
+    if len(parameters) != template.parameter_count:
+        raise ApplicationError(
+            f"This template needs {template.parameter_count} parameters.",
+            code="invalid",
+            fields={"parameters": [f"Expected {template.parameter_count}."]},
+        )
+    to = re.sub(r"[^\d]", "", to or "")
+    if not 6 <= len(to) <= 20:
+        raise ApplicationError("Recipient must be a phone number in international format.", code="invalid")
+    from channels.providers.whatsapp import PROVIDER as whatsapp
+
+    part = whatsapp.template_part(recipient=to, name=template.name, language=template.language, parameters=parameters)
+    try:
+        return whatsapp.send(channel, part)
+    except ProviderError as exc:
+        raise ApplicationError(
+            f"WhatsApp refused the template: {_provider_detail(exc)}", code="provider_error", status_code=502
+        ) from exc

@@ -1,0 +1,38 @@
+"""Thin Celery wrappers (queue "webhooks", acks_late): ids in, services do the work, idempotent."""
+
+from celery import shared_task
+
+from channels import services
+
+
+@shared_task(
+    name="channels.process_webhook_events",
+    queue="webhooks",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    max_retries=None,
+)
+def process_webhook_events(self, event_ids: list[str]) -> int:  # noqa: ANN001 - celery task self
+    try:
+        return services.webhook_events_process(event_ids=event_ids)
+    except services.SenderBusy as exc:
+        # another worker holds this conversation: come back soon, order is kept by the lock holder
+        raise self.retry(countdown=0.2, max_retries=300) from exc
+    except services.EventRetry as exc:
+        raise self.retry(countdown=exc.countdown, max_retries=20) from exc
+
+
+@shared_task(
+    name="channels.deliver_message", queue="webhooks", bind=True, acks_late=True, ignore_result=True, max_retries=None
+)
+def deliver_message(self, message_id: str, channel_id: str = "") -> str:  # noqa: ANN001 - celery task self
+    try:
+        return services.message_deliver(message_id=message_id)
+    except services.DeliveryRetry as exc:
+        raise self.retry(countdown=max(exc.countdown, 0.05), max_retries=50) from exc
+
+
+@shared_task(name="channels.sweep_webhook_events", queue="webhooks", ignore_result=True)
+def sweep_webhook_events() -> int:
+    return services.webhook_events_sweep()

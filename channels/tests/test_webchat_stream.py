@@ -1,0 +1,150 @@
+"""The SSE live stream: backlog, Last-Event-ID resume, live wake-ups, bounded duration, auth."""
+
+import json
+import threading
+import time
+
+import pytest
+
+from channels.tests.webchat_helpers import Visitor, api, webchat_channel
+from channels.webchat import live
+from conversations.models import Conversation
+from conversations.services import agent_reply_send
+from kaleem.testing.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def short_streams(settings):
+    settings.WEBCHAT_SSE_SECONDS = 0.6
+    settings.WEBCHAT_POLL_SECONDS = 0.1
+
+
+def parse(raw: str) -> list[dict]:
+    events = []
+    for block in raw.split("\n\n"):
+        ev = {"event": "message"}
+        for line in block.split("\n"):
+            if line.startswith(":") or ":" not in line:
+                continue
+            field, _, value = line.partition(":")
+            ev[field] = value[1:] if value.startswith(" ") else value
+        if "data" in ev:
+            ev["data"] = json.loads(ev["data"])
+            events.append(ev)
+    return events
+
+
+def read_stream(v: Visitor, last_event_id: str | None = None, **extra) -> tuple[object, list[dict]]:
+    headers = v.headers()
+    if last_event_id:
+        headers["HTTP_LAST_EVENT_ID"] = last_event_id
+    r = v.client.get(api(v.channel, "stream"), **headers, **extra)
+    if r.status_code != 200:
+        return r, []
+    raw = b"".join(r.streaming_content).decode()
+    return r, parse(raw)
+
+
+def test_stream_replays_backlog_then_resumes_after_last_event_id():
+    channel = webchat_channel()
+    v = Visitor(channel)
+    v.start()
+    first = v.send("first").json()["message"]
+    v.send("second")
+    r, events = read_stream(v)
+    assert r["Content-Type"].startswith("text/event-stream")
+    assert r["Access-Control-Allow-Origin"] == "https://shop.example.com"
+    assert events[0]["event"] == "conversation" and events[0]["data"]["status"] == "bot"
+    texts = [e["data"]["text"] for e in events if e["event"] == "message" and e["data"]["direction"] == "in"]
+    assert texts == ["first", "second"]
+    assert all(e["id"] == e["data"]["cursor"] for e in events if e["event"] == "message")
+    # Reconnect after "first": only what came later is sent again.
+    _, resumed = read_stream(v, last_event_id=first["cursor"])
+    texts = [e["data"]["text"] for e in resumed if e["event"] == "message" and e["data"]["direction"] == "in"]
+    assert texts == ["second"]
+    # Resume from the very last id: nothing to replay.
+    last = [e for e in events if e["event"] == "message"][-1]["id"]
+    _, nothing = read_stream(v, last_event_id=last)
+    assert [e for e in nothing if e["event"] == "message"] == []
+
+
+def test_agent_reply_arrives_live_and_hand_off_status_is_pushed(settings):
+    settings.WEBCHAT_SSE_SECONDS = 3
+    settings.WEBCHAT_POLL_SECONDS = 5  # prove the wake-up, not the poll, delivers it
+    channel = webchat_channel()
+    v = Visitor(channel)
+    v.start()
+    sent = v.send("I need a person").json()
+    conv = Conversation.objects.get(id=sent["conversation"]["id"])
+    cursor = sent["message"]["cursor"]
+    cursor = max([cursor] + [m["cursor"] for m in v.history().json()["messages"]])
+
+    def agent_writes():
+        time.sleep(0.4)
+        agent_reply_send(merchant=channel.merchant, actor=UserFactory(), conversation_id=conv.id, text="Agent here")
+        live.notify_conversation(conv)
+
+    t = threading.Thread(target=agent_writes)
+    started = time.monotonic()
+    t.start()
+    headers = {**v.headers(), "HTTP_LAST_EVENT_ID": cursor}
+    r = v.client.get(api(channel, "stream"), **headers)
+    raw = ""
+    for chunk in r.streaming_content:
+        raw += chunk.decode()
+        if "Agent here" in raw:
+            break
+    elapsed = time.monotonic() - started
+    t.join()
+    events = parse(raw)
+    assert [e["data"]["text"] for e in events if e["event"] == "message"] == ["Agent here"]
+    assert [e["data"]["sender"] for e in events if e["event"] == "message"] == ["agent"]
+    assert elapsed < 2.5, elapsed
+    statuses = [e["data"]["status"] for e in events if e["event"] == "conversation"]
+    assert statuses[-1] == "human"
+
+
+def test_stream_is_bounded_in_time():
+    channel = webchat_channel()
+    v = Visitor(channel)
+    v.start()
+    started = time.monotonic()
+    r, _ = read_stream(v)
+    assert r.status_code == 200
+    assert time.monotonic() - started < 2.0
+
+
+def test_stream_before_first_message_then_conversation_appears():
+    channel = webchat_channel()
+    v = Visitor(channel)
+    v.start()
+    r, events = read_stream(v)
+    assert r.status_code == 200 and events == []
+
+
+def test_stream_refuses_forged_token_foreign_origin_and_bad_cursor():
+    channel = webchat_channel()
+    v = Visitor(channel)
+    v.token = "forged"
+    r, _ = read_stream(v)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_visitor_token"
+    good = Visitor(channel)
+    good.start()
+    evil = Visitor(channel, origin="https://evil.example.net")
+    evil.token = good.token
+    r, _ = read_stream(evil)
+    assert r.status_code == 403
+    r, _ = read_stream(good, last_event_id="12345")
+    assert r.status_code == 400
+
+
+def test_stream_accepts_token_in_query_for_eventsource():
+    channel = webchat_channel()
+    v = Visitor(channel)
+    v.start()
+    v.send("hi")
+    r = v.client.get(api(channel, "stream"), {"token": v.token})
+    assert r.status_code == 200
+    assert "hi" in b"".join(r.streaming_content).decode()

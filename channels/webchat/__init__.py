@@ -1,0 +1,1 @@
+"""Webchat public API: the embeddable widget's backend (visitor tokens, identity, live stream)."""

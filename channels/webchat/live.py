@@ -1,0 +1,114 @@
+"""Wake-ups for the webchat live stream.
+
+The database is the source of truth: a stream always re-reads "messages after my cursor". What this
+module adds is *when* to re-read: a Redis pub/sub message per conversation when REDIS_URL is set
+(so a Celery worker's reply wakes a stream served by another process), plus an in-process condition
+(the embedded default: eager tasks run in the web process). Without a wake-up a stream still re-reads
+every `WEBCHAT_POLL_SECONDS`, so a missed notification only costs latency, never a message."""
+
+import logging
+import threading
+import time
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+_cond = threading.Condition()
+_versions: dict[str, int] = {}
+
+
+def stream_key(*, channel_id: Any, external_id: str) -> str:
+    """Streams are keyed by visitor (channel + external id): known before the conversation exists."""
+    return f"{channel_id}:{external_id}"
+
+
+def topic(key: str) -> str:
+    return f"kaleem:webchat:{key}"
+
+
+@lru_cache(maxsize=2)
+def _redis(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+
+
+def redis_url() -> str:
+    return getattr(settings, "REDIS_URL", "") or ""
+
+
+def notify_conversation(conversation: Any) -> None:
+    """Something changed in this conversation (message, status): wake its streams everywhere."""
+    notify(stream_key(channel_id=conversation.channel_id, external_id=conversation.external_id))
+
+
+def notify(key: str) -> None:
+    with _cond:
+        _versions[key] = _versions.get(key, 0) + 1
+        _cond.notify_all()
+    url = redis_url()
+    if url:
+        try:
+            _redis(url).publish(topic(key), "1")
+        except Exception:  # Redis down: streams fall back to their poll interval
+            logger.warning("webchat live: Redis publish failed", exc_info=True)
+
+
+def local_version(key: str) -> int:
+    with _cond:
+        return _versions.get(key, 0)
+
+
+def local_wait(key: str, *, seen: int, timeout: float) -> int:
+    """Block until this process notified `key` past version `seen`, or timeout."""
+    deadline = time.monotonic() + timeout
+    with _cond:
+        while _versions.get(key, 0) == seen:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            _cond.wait(remaining)
+        if len(_versions) > 50_000:  # bounded memory: drop counters nobody waits on
+            _versions.clear()
+        return _versions.get(key, 0)
+
+
+class Subscription:
+    """What one stream waits on: its Redis topic when REDIS_URL is set, else the local condition."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        # Captured before the caller's first database read, so a notification racing that read
+        # still wakes the next wait immediately.
+        self.seen = local_version(key)
+        self.pubsub = None
+        url = redis_url()
+        if url:
+            try:
+                self.pubsub = _redis(url).pubsub(ignore_subscribe_messages=True)
+                self.pubsub.subscribe(topic(key))
+            except Exception:
+                logger.warning("webchat live: Redis subscribe failed; polling", exc_info=True)
+                self.pubsub = None
+
+    def wait(self, timeout: float) -> None:
+        if self.pubsub is not None:
+            try:
+                # Local notifications also publish to Redis, so one wait covers both.
+                self.pubsub.get_message(timeout=timeout)
+                return
+            except Exception:
+                logger.warning("webchat live: Redis wait failed; polling", exc_info=True)
+                self.close()
+        self.seen = local_wait(self.key, seen=self.seen, timeout=timeout)
+
+    def close(self) -> None:
+        if self.pubsub is not None:
+            try:
+                self.pubsub.close()
+            except Exception:  # noqa: S110 - closing a broken connection
+                pass
+            self.pubsub = None

@@ -1,0 +1,135 @@
+"""Server-Sent Events for one visitor's conversation.
+
+Each response is bounded (`WEBCHAT_SSE_SECONDS`, 25 s by default) so a sync worker is never held
+for long; the widget reconnects with `Last-Event-ID` = the cursor of the last message it saw and the
+stream resumes exactly after it. Event ids are message cursors ((created_at, id) order), so resume
+needs no server-side sequence table. Two generators share one step function: a sync one for WSGI
+and an async one for ASGI (Django buffers a sync iterator entirely under ASGI)."""
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from channels.models import Channel
+from channels.webchat import live, selectors
+from channels.webchat.tokens import Visitor
+
+HEARTBEAT_SECONDS = 10.0
+
+
+def stream_seconds() -> float:
+    return float(getattr(settings, "WEBCHAT_SSE_SECONDS", 25.0))
+
+
+def poll_seconds() -> float:
+    return float(getattr(settings, "WEBCHAT_POLL_SECONDS", 1.0))
+
+
+def _event(name: str, data: dict[str, Any], event_id: str | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {name}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+
+class StreamState:
+    """Where one stream is: its cursor, the last status it told the widget, its conversation."""
+
+    def __init__(self, *, channel: Channel, visitor: Visitor, last_event_id: str | None) -> None:
+        self.channel = channel
+        self.visitor = visitor
+        self.cursor = last_event_id or None
+        self.status: str | None = None
+        self.key = live.stream_key(channel_id=channel.pk, external_id=visitor.external_id)
+
+    def step(self) -> list[str]:
+        """One read of the database: the messages after the cursor and a status change, as SSE text."""
+        conversation = selectors.conversation_for_visitor(channel=self.channel, external_id=self.visitor.external_id)
+        if conversation is None:
+            return []
+        out = []
+        if conversation.status != self.status:
+            self.status = conversation.status
+            out.append(_event("conversation", selectors.conversation_public(conversation)))
+        for message in selectors.messages_after(conversation=conversation, cursor=self.cursor):
+            payload = selectors.message_public(message)
+            self.cursor = payload["cursor"]
+            out.append(_event("message", payload, event_id=self.cursor))
+        return out
+
+
+def _preamble() -> str:
+    # retry: reconnection delay for EventSource; the padding defeats proxy buffering of tiny chunks.
+    return "retry: 1000\n:" + " " * 2048 + "\n\n"
+
+
+def sse_sync(state: StreamState) -> Iterator[str]:
+    deadline = time.monotonic() + stream_seconds()
+    yield _preamble()
+    subscription = live.Subscription(state.key)  # before the first read: no wake-up is lost
+    last_sent = time.monotonic()
+    try:
+        while True:
+            chunks = state.step()
+            if chunks:
+                yield "".join(chunks)
+                last_sent = time.monotonic()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            if time.monotonic() - last_sent >= HEARTBEAT_SECONDS:
+                yield ": ping\n\n"
+                last_sent = time.monotonic()
+            subscription.wait(min(remaining, poll_seconds()))
+    finally:
+        subscription.close()
+
+
+async def sse_async(state: StreamState) -> AsyncIterator[str]:
+    deadline = time.monotonic() + stream_seconds()
+    step = sync_to_async(state.step, thread_sensitive=False)
+    yield _preamble()
+    pubsub = await _async_subscribe(state.key) if live.redis_url() else None
+    last_sent = time.monotonic()
+    try:
+        while True:
+            chunks = await step()
+            if chunks:
+                yield "".join(chunks)
+                last_sent = time.monotonic()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            if time.monotonic() - last_sent >= HEARTBEAT_SECONDS:
+                yield ": ping\n\n"
+                last_sent = time.monotonic()
+            wait = min(remaining, poll_seconds())
+            if pubsub is not None:
+                try:
+                    await pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
+                    continue
+                except Exception:
+                    pubsub = None
+            # Embedded default under ASGI: short sleeps (eager replies land within one interval).
+            await asyncio.sleep(min(wait, 0.25))
+    finally:
+        if pubsub is not None:
+            try:
+                await pubsub.aclose()
+            except Exception:  # noqa: S110 - closing a broken connection
+                pass
+
+
+async def _async_subscribe(key: str) -> Any:
+    try:
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(live.redis_url(), socket_connect_timeout=1)
+        pubsub = client.pubsub()
+        await pubsub.subscribe(live.topic(key))
+        return pubsub
+    except Exception:
+        return None
