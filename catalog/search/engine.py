@@ -1,0 +1,252 @@
+"""Hybrid product retrieval: cached per-merchant BM25 + dense vectors, fused by weighted RRF.
+
+The lexical index of a merchant is built from the database on first use and kept in-process. It is rebuilt
+when the merchant's catalog version changes: a counter in the shared cache bumped by every catalog write,
+plus a cheap (count, max(updated_at)) signature checked at most every ``SEARCH_SIGNATURE_TTL`` seconds so
+processes without a shared cache (embedded defaults) also notice writes made elsewhere."""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Max
+
+from catalog.choices import ProductStatus
+from catalog.search import backend
+from catalog.search.indexing import KIND, category_chains, category_names_map, product_lexical_doc
+from catalog.search.lexical import LexicalIndex
+from catalog.search.normalize import tokenize
+from integrations.ai.embeddings import EmbeddingError, embed_cached
+
+logger = logging.getLogger(__name__)
+
+# Built-in ar/en fashion synonyms every store gets; merchants add their own (Synonym rows).
+DEFAULT_SYNONYMS: list[list[str]] = [
+    ["حذاء", "جزمة", "جزمه", "احذية", "كندرة", "shoes", "shoe", "footwear"],
+    ["سنيكرز", "سنيكر", "كوتش", "sneakers", "sneaker", "trainers"],
+    ["شنطة", "شنطه", "حقيبة", "حقائب", "شنط", "bag", "bags", "handbag"],
+    ["عباية", "عبايه", "عبايات", "abaya", "abayas"],
+    ["ثوب", "ثياب", "دشداشة", "thobe", "thobes", "dishdasha"],
+    ["عطر", "عطور", "perfume", "fragrance", "parfum"],
+    ["فستان", "فساتين", "dress", "dresses"],
+    ["قميص", "قمصان", "shirt", "shirts"],
+    ["تيشيرت", "تيشرت", "tshirt", "tee"],
+    ["بنطلون", "بنطال", "سروال", "pants", "trousers"],
+    ["رياضي", "رياضية", "sport", "sports", "sportswear", "athletic"],
+    ["شماغ", "غترة", "shemagh", "ghutra"],
+    ["ساعة", "ساعات", "watch", "watches"],
+    ["طرحة", "شيلة", "حجاب", "scarf", "hijab", "shayla"],
+    ["نعال", "شبشب", "صندل", "sandals", "slippers"],
+    ["جاكيت", "جاكت", "معطف", "jacket", "coat"],
+    ["هودي", "hoodie", "sweatshirt"],
+    ["اطفال", "طفل", "kids", "children", "child"],
+    ["نسائي", "نساء", "حريمي", "women", "womens", "ladies"],
+    ["رجالي", "رجال", "men", "mens"],
+    ["عود", "oud"],
+    ["مسك", "musk"],
+    ["جري", "ركض", "running", "run"],
+]
+
+
+@dataclass
+class _Entry:
+    index: LexicalIndex
+    signature: tuple
+    version: int
+    checked_at: float
+
+
+_indexes: dict[str, _Entry] = {}
+_build_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _version_key(merchant_id: str) -> str:
+    return f"catalog:search-version:{merchant_id}"
+
+
+def catalog_version_bump(merchant_id: Any) -> None:
+    """Invalidate every process's lexical index of this merchant (called on each catalog write)."""
+    key = _version_key(str(getattr(merchant_id, "pk", merchant_id)))
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=None)
+    except Exception:  # cache down: the signature check still catches the change
+        logger.warning("catalog version bump failed", exc_info=True)
+
+
+def _cached_version(merchant_id: str) -> int:
+    try:
+        return int(cache.get(_version_key(merchant_id)) or 0)
+    except Exception:
+        return -1
+
+
+def _db_signature(merchant_id: str) -> tuple:
+    from catalog.models import Product, Synonym
+
+    agg = (
+        Product.objects.for_merchant(merchant_id)
+        .filter(status=ProductStatus.ACTIVE)
+        .aggregate(n=Count("id"), last=Max("updated_at"))
+    )
+    syn = Synonym.objects.for_merchant(merchant_id).aggregate(n=Count("id"), last=Max("updated_at"))
+    return (agg["n"], agg["last"], syn["n"], syn["last"])
+
+
+def _build(merchant_id: str) -> LexicalIndex:
+    from catalog.models import Category, Product, Synonym
+
+    categories = list(Category.objects.for_merchant(merchant_id))
+    chains = category_chains(categories)
+    names = category_names_map(categories, chains)
+    products = Product.objects.for_merchant(merchant_id).filter(status=ProductStatus.ACTIVE).order_by("id")
+    docs = (
+        product_lexical_doc(p, chains.get(str(p.category_id), []), names.get(str(p.category_id), ""))
+        for p in products.iterator(chunk_size=2000)
+    )
+    groups = [list(g) for g in DEFAULT_SYNONYMS]
+    groups += [list(s.terms) for s in Synonym.objects.for_merchant(merchant_id) if isinstance(s.terms, list)]
+    return LexicalIndex(docs, synonyms=groups)
+
+
+def lexical_index_for(merchant_id: Any) -> LexicalIndex:
+    mid = str(getattr(merchant_id, "pk", merchant_id))
+    ttl = float(getattr(settings, "SEARCH_SIGNATURE_TTL", 2.0))
+    entry = _indexes.get(mid)
+    now = time.monotonic()
+    version = _cached_version(mid)
+    if entry is not None and entry.version == version and now - entry.checked_at < ttl:
+        return entry.index
+    signature = _db_signature(mid)
+    if entry is not None and entry.version == version and entry.signature == signature:
+        entry.checked_at = now
+        return entry.index
+    with _locks_guard:
+        lock = _build_locks.setdefault(mid, threading.Lock())
+    with lock:  # one build per merchant at a time; concurrent searches wait for it
+        entry = _indexes.get(mid)
+        if entry is not None and entry.version == version and entry.signature == signature:
+            return entry.index
+        index = _build(mid)
+        _indexes[mid] = _Entry(index=index, signature=signature, version=version, checked_at=time.monotonic())
+        return index
+
+
+def forget_lexical_indexes() -> None:
+    _indexes.clear()
+
+
+@dataclass
+class RankedIds:
+    ids: list[tuple[str, float]]
+    mode: str
+    lexical_ids: list[str] = field(default_factory=list)
+    dense_ids: list[str] = field(default_factory=list)
+    relaxed: list[str] = field(default_factory=list)
+
+
+def _dense_must(filters: dict[str, Any]) -> dict[str, Any]:
+    must: dict[str, Any] = {}
+    price: dict[str, float] = {}
+    if filters.get("price_min") is not None:
+        price["gte"] = float(filters["price_min"])
+    if filters.get("price_max") is not None:
+        price["lte"] = float(filters["price_max"])
+    if price:
+        must["price"] = price
+    if filters.get("in_stock") is not None:
+        must["in_stock"] = bool(filters["in_stock"])
+    if filters.get("category_ids"):
+        must["category_ids"] = list(filters["category_ids"])
+    return must
+
+
+def rank(
+    *,
+    merchant_id: Any,
+    text: str,
+    filters: dict[str, Any],
+    limit: int,
+    mode: str = "hybrid",
+    candidates: int = 50,
+) -> RankedIds:
+    """Product ids best first. mode: "hybrid" | "lexical" | "dense" (benchmarks compare them)."""
+    index = lexical_index_for(merchant_id)
+    mask = index.mask(filters)
+    relaxed: list[str] = []
+    if mask is not None and not mask.any():
+        # Soft attributes the shop may not have recorded: drop colour/size before giving up.
+        soft = {k: v for k, v in filters.items() if k not in ("colour", "size")}
+        relaxed = [k for k in ("colour", "size") if k in filters]
+        if relaxed:
+            mask = index.mask(soft)
+            filters = soft
+    pool = max(candidates, limit)
+    lexical = index.search(text, limit=pool, mask=mask) if mode != "dense" else []
+    dense: list[tuple[str, float]] = []
+    used_dense = False
+    if mode != "lexical" and index.size and tokenize(text, keep_stopwords=True) and backend.vector_available():
+        try:
+            vector = embed_cached([text])[0]
+            hits = backend.vector_search(
+                kind=KIND, merchant_id=merchant_id, vector=vector, limit=pool, must=_dense_must(filters) or None
+            )
+            used_dense = True
+            min_score = float(getattr(settings, "SEARCH_DENSE_MIN_SCORE", 0.0))
+            for pid, score, _ in hits:
+                row = index.row_of.get(pid)
+                # The lexical index is the DB's view of active products: it gates stale or foreign vectors.
+                if row is None or (mask is not None and not mask[row]) or score < min_score:
+                    continue
+                dense.append((pid, score))
+        except (EmbeddingError, backend.VectorBackendError):
+            logger.warning("dense retrieval failed; answering lexically", exc_info=True)
+    if mode == "dense":
+        return RankedIds(ids=dense[:limit], mode="dense", dense_ids=[d[0] for d in dense], relaxed=relaxed)
+    if not used_dense:
+        return RankedIds(ids=lexical[:limit], mode="lexical", lexical_ids=[x[0] for x in lexical], relaxed=relaxed)
+    k = float(getattr(settings, "SEARCH_RRF_K", 60))
+    w_lex = float(getattr(settings, "SEARCH_LEXICAL_WEIGHT", 1.0))
+    w_dense = float(getattr(settings, "SEARCH_DENSE_WEIGHT", 1.0))
+    fused: dict[str, float] = {}
+    for rank_, (pid, _) in enumerate(lexical):
+        fused[pid] = fused.get(pid, 0.0) + w_lex / (k + rank_ + 1)
+    for rank_, (pid, _) in enumerate(dense):
+        fused[pid] = fused.get(pid, 0.0) + w_dense / (k + rank_ + 1)
+    ordered = sorted(fused.items(), key=lambda item: -item[1])[:limit]
+    return RankedIds(
+        ids=ordered,
+        mode="hybrid",
+        lexical_ids=[x[0] for x in lexical],
+        dense_ids=[d[0] for d in dense],
+        relaxed=relaxed,
+    )
+
+
+def similar_ids(*, merchant_id: Any, product_id: str, text: str, limit: int) -> list[tuple[str, float]]:
+    """Neighbours of a product by vector (same merchant, active, itself excluded), in-stock first."""
+    index = lexical_index_for(merchant_id)
+    hits: list[tuple[str, float]] = []
+    if backend.vector_available():
+        try:
+            stored = backend.vector_get(kind=KIND, merchant_id=merchant_id, ids=[product_id]).get(product_id)
+            vector = stored if stored is not None else embed_cached([text])[0]
+            for pid, score, _ in backend.vector_search(
+                kind=KIND, merchant_id=merchant_id, vector=np.asarray(vector), limit=limit * 3 + 1
+            ):
+                if pid != product_id and pid in index.row_of:
+                    hits.append((pid, score))
+        except (EmbeddingError, backend.VectorBackendError):
+            logger.warning("similar products: vector path failed; using lexical", exc_info=True)
+            hits = []
+    if not hits:
+        hits = [(pid, s) for pid, s in index.search(text, limit=limit * 3 + 1) if pid != product_id]
+    hits.sort(key=lambda h: (not bool(index.in_stock[index.row_of[h[0]]]), -h[1]))
+    return hits[:limit]
