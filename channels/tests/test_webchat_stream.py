@@ -70,6 +70,7 @@ def test_stream_replays_backlog_then_resumes_after_last_event_id():
     assert [e for e in nothing if e["event"] == "message"] == []
 
 
+@pytest.mark.django_db(transaction=True)
 def test_agent_reply_arrives_live_and_hand_off_status_is_pushed(settings):
     settings.WEBCHAT_SSE_SECONDS = 3
     settings.WEBCHAT_POLL_SECONDS = 5  # prove the wake-up, not the poll, delivers it
