@@ -1,3 +1,40 @@
-"""Dashboard pages of the merchants app (login, onboarding, settings)."""
+"""Dashboard pages of the merchants app (login, sign-up, onboarding, settings)."""
 
-urlpatterns: list = []
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, reverse_lazy
+
+from merchants import onboarding_views, views
+
+urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
+    path("signup/", views.SignupView.as_view(), name="signup"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path(
+        "invite/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="registration/invite_accept.html",
+            post_reset_login=True,
+            post_reset_login_backend="django.contrib.auth.backends.ModelBackend",
+            success_url=reverse_lazy("dashboard-home"),
+        ),
+        name="invite-accept",
+    ),
+    path("dashboard/", views.HomeView.as_view(), name="dashboard-home"),
+    path("dashboard/no-store/", views.NoStoreView.as_view(), name="dashboard-no-store"),
+    path("dashboard/switch/", views.SwitchMerchantView.as_view(), name="dashboard-switch-merchant"),
+    path("dashboard/onboarding/", onboarding_views.OnboardingResumeView.as_view(), name="dashboard-onboarding"),
+    path(
+        "dashboard/onboarding/<slug:step>/",
+        onboarding_views.OnboardingStepView.as_view(),
+        name="dashboard-onboarding-step",
+    ),
+    path("dashboard/settings/profile/", views.StoreProfileView.as_view(), name="dashboard-settings-profile"),
+    path("dashboard/settings/team/", views.TeamView.as_view(), name="dashboard-settings-team"),
+    path("dashboard/settings/tokens/", views.ApiTokensView.as_view(), name="dashboard-settings-tokens"),
+    path("dashboard/settings/audit/", views.AuditLogView.as_view(), name="dashboard-settings-audit"),
+]

@@ -79,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kaleem.tenancy.context_processors.current_merchant",
+                "merchants.context_processors.dashboard",
             ],
         },
     },
