@@ -1,29 +1,98 @@
-"""One transaction helper for every backend.
+"""One transaction helper for every backend: ``from kaleem.db import atomic, on_commit``.
 
-SQL backends get Django's ``atomic``; on MongoDB, django-mongodb-backend's own transaction API
-(which needs a replica set). ``on_commit`` runs callbacks after the outermost block commits on
-both, and immediately when no transaction is open."""
+Why not ``django.db.transaction`` directly: on MongoDB, Django's ``atomic()`` is a no-op
+(django-mongodb-backend sets ``supports_transactions = False``) and the backend ships its own
+``django_mongodb_backend.transaction.atomic``. This module picks the right one per database alias
+(by the connection's vendor, so it follows ``DATABASES``, not a flag), and keeps one behaviour:
+
+* ``atomic`` works as ``@atomic``, ``@atomic()``, ``with atomic():`` and takes ``using`` / ``durable``.
+* Outermost block: commit on success, roll back on an exception, on every backend.
+* Nested blocks: on SQL they are savepoints (an exception inside rolls back only the inner block).
+  MongoDB has no savepoints. If an exception leaves a nested block and the caller catches it, SQL
+  would keep the outer work but drop the inner; MongoDB would commit the inner block's partial
+  writes. We refuse that: the outermost block then rolls back everything and raises
+  ``TransactionManagementError`` (loud instead of silently different). Write portable code by
+  validating before writing, or by making each unit its own outermost block.
+* ``on_commit(fn)``: inside a block, ``fn`` runs after the outermost block commits and is dropped
+  if it rolls back; outside any block it runs at once. Both backends route this through
+  ``django.db.transaction.on_commit`` -> ``connection.on_commit``, which django-mongodb-backend
+  overrides to follow its own transactions, so one call serves both.
+
+MongoDB needs a replica set (a single node is enough) or a sharded cluster for transactions; on a
+standalone server the first write inside ``atomic()`` fails with a DatabaseError. See
+docs/databases.md."""
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import ContextDecorator
 from typing import Any
 
-from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.transaction import TransactionManagementError
+
+# Set on a MongoDB connection when an exception left a nested block; read by the outermost block.
+_INNER_FAILED = "kaleem_inner_atomic_failed"
 
 
-def atomic(using: str | None = None) -> AbstractContextManager[Any]:
-    if getattr(settings, "IS_MONGODB", False):
-        from django_mongodb_backend import transaction as mongo_transaction
-
-        return mongo_transaction.atomic(using=using)
-    return transaction.atomic(using=using)
+def is_mongodb(using: str | None = None) -> bool:
+    """Whether the alias is served by django-mongodb-backend (no connection is opened)."""
+    return connections[using or DEFAULT_DB_ALIAS].vendor == "mongodb"
 
 
-def on_commit(func: Callable[[], Any], using: str | None = None) -> None:
-    if getattr(settings, "IS_MONGODB", False):
-        from django_mongodb_backend import transaction as mongo_transaction
+class MongoAtomic(ContextDecorator):
+    """django-mongodb-backend's ``atomic`` plus ``durable`` and the nested-failure rule above.
 
-        mongo_transaction.on_commit(func, using=using)
-        return
-    transaction.on_commit(func, using=using)
+    Keeps no per-use state on the instance (like Django's Atomic), so one decorated function may
+    be re-entered recursively or from several threads."""
+
+    def __init__(self, using: str, durable: bool = False) -> None:
+        self.using = using
+        self.durable = durable
+
+    def _backend_block(self) -> Any:
+        from django_mongodb_backend.transaction import Atomic
+
+        return Atomic(self.using)
+
+    def __enter__(self) -> None:
+        connection = connections[self.using]
+        if connection.in_atomic_block_mongo:
+            if self.durable:
+                raise RuntimeError("A durable atomic block cannot be nested within another atomic block.")
+        else:
+            setattr(connection, _INNER_FAILED, False)
+        self._backend_block().__enter__()
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        connection = connections[self.using]
+        outermost = connection.nested_atomics == 0
+        block = self._backend_block()
+        if not outermost:
+            if exc_type is not None:
+                setattr(connection, _INNER_FAILED, True)
+            block.__exit__(exc_type, exc_value, traceback)
+            return
+        if exc_type is None and getattr(connection, _INNER_FAILED, False):
+            setattr(connection, _INNER_FAILED, False)
+            block.__exit__(TransactionManagementError, None, None)  # rolls back, drops on_commit callbacks
+            raise TransactionManagementError(
+                "A nested atomic() block raised and the exception was caught inside the outer block. "
+                "MongoDB has no savepoints, so the whole transaction was rolled back "
+                "(see kaleem/db.py and docs/databases.md)."
+            )
+        setattr(connection, _INNER_FAILED, False)
+        block.__exit__(exc_type, exc_value, traceback)
+
+
+def atomic(using: str | None | Callable[..., Any] = None, *, durable: bool = False) -> Any:
+    """Django's ``transaction.atomic`` on SQL; the backend's transaction API on MongoDB."""
+    if callable(using):  # bare @atomic: "using" is the decorated function
+        return atomic(DEFAULT_DB_ALIAS)(using)
+    alias = using or DEFAULT_DB_ALIAS
+    if is_mongodb(alias):
+        return MongoAtomic(alias, durable=durable)
+    return transaction.atomic(using=alias, durable=durable)
+
+
+def on_commit(func: Callable[[], Any], using: str | None = None, *, robust: bool = False) -> None:
+    """Run ``func`` after the current outermost ``atomic`` commits (at once outside one)."""
+    transaction.on_commit(func, using=using, robust=robust)

@@ -88,17 +88,20 @@ TEMPLATES = [
 # --- database: SQLite under var/ by default; PostgreSQL or MongoDB by URL
 DATABASE_URL = env("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'kaleem.sqlite3'}")
 IS_MONGODB = DATABASE_URL.startswith(("mongodb://", "mongodb+srv://"))
-if IS_MONGODB:
-    from kaleem.settings.mongodb import mongodb_database_settings
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+if IS_MONGODB:  # docs/databases.md: contrib apps get ObjectId pks and their own migration set
+    from kaleem.settings import mongodb as _mongodb
 
-    DATABASES = {"default": mongodb_database_settings(DATABASE_URL)}
+    DATABASES = {"default": _mongodb.mongodb_database_settings(DATABASE_URL)}
+    INSTALLED_APPS = _mongodb.mongodb_installed_apps(INSTALLED_APPS)
+    MIGRATION_MODULES = dict(_mongodb.MONGODB_MIGRATION_MODULES)
+    DEFAULT_AUTO_FIELD = _mongodb.OBJECT_ID_AUTO_FIELD
 else:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
         DATABASES["default"]["CONN_MAX_AGE"] = 0
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache L2, Celery broker, rate limits, token blacklist
 REDIS_URL = env("REDIS_URL", default="")
