@@ -257,6 +257,10 @@ def webhook_ingest(
     if not rows:
         return IngestResult(created=[], duplicates=0)
     created = _insert_new(rows)
+    if created and rows[0].id not in created:
+        # the row carrying the raw body was a duplicate: keep the body on the first new one
+        first_new = next(r for r in rows if r.id in created)
+        WebhookEvent.objects.filter(id=first_new.id).update(raw_body=body_text, headers=headers)
     todo = [str(r.id) for r in rows if r.id in created and r.state == WebhookEvent.State.PENDING]
     if todo:
         on_commit(lambda: _enqueue_processing(todo))

@@ -112,3 +112,13 @@ class Subscription:
             except Exception:  # noqa: S110 - closing a broken connection
                 pass
             self.pubsub = None
+
+
+def publish_message(message: Any) -> None:
+    """Called by the channels outbound path for every webchat Message: wake the visitor's streams
+    and record the send. Idempotent (a replayed outbox event only re-notifies)."""
+    from conversations.services import message_mark_sent
+
+    conversation = message.conversation
+    notify_conversation(conversation)
+    message_mark_sent(message_id=message.id, provider_message_id=None)

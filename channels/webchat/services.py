@@ -75,8 +75,8 @@ def webchat_config(*, channel: Channel) -> dict[str, Any]:
         "greeting": cfg.get("greeting") or "",
         "subtitle": cfg.get("subtitle") or {},
         "colours": {k: v for k, v in colours.items() if isinstance(v, str)} if isinstance(colours, dict) else {},
-        "logo": cfg.get("logo") or getattr(merchant, "logo_url", "") or "",
-        "default_language": getattr(merchant, "default_language", "ar") or "ar",
+        "logo": cfg.get("logo") or cfg.get("logo_url") or getattr(merchant, "logo_url", "") or "",
+        "default_language": cfg.get("default_language") or getattr(merchant, "default_language", "ar") or "ar",
         "languages": ["ar", "en"],
         "max_text": MAX_TEXT,
     }
