@@ -7,4 +7,7 @@ class KaleemConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from kaleem import checks  # noqa: F401  - registers system checks
+        from kaleem import (
+            checks,  # noqa: F401  - registers system checks
+            schema,  # noqa: F401  - OpenAPI auth scheme extensions
+        )

@@ -129,9 +129,13 @@ class ApiTokenCreatedOutput(ApiTokenOutput):
         fields = [*ApiTokenOutput.Meta.fields, "key"]
 
 
+# an API token never carries the owner role
+API_TOKEN_ROLE_CHOICES = [(r.value, r.label) for r in (Role.ADMIN, Role.AGENT, Role.VIEWER)]
+
+
 class ApiTokenInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    role = serializers.ChoiceField(choices=[Role.ADMIN, Role.AGENT, Role.VIEWER], default=Role.AGENT)
+    role = serializers.ChoiceField(choices=API_TOKEN_ROLE_CHOICES, default=Role.AGENT)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 

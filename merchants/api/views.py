@@ -8,6 +8,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from kaleem.core.pagination import paginated_response
+from kaleem.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from kaleem.tenancy.api import TenantAPIView
 from kaleem.tenancy.roles import Role
 from merchants import selectors, services
@@ -134,7 +135,13 @@ class TeamMemberListView(TenantAPIView):
             serializer_class=s.TeamMemberOutput,
         )
 
-    @extend_schema(request=s.TeamMemberInput, responses={201: s.TeamMemberOutput}, tags=["team"])
+    @extend_schema(
+        request=s.TeamMemberInput,
+        responses={201: s.TeamMemberOutput},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        tags=["team"],
+    )
+    @idempotent()
     def post(self, request: Request) -> Response:
         data = s.TeamMemberInput(data=request.data)
         data.is_valid(raise_exception=True)
