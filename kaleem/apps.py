@@ -11,3 +11,6 @@ class KaleemConfig(AppConfig):
             checks,  # noqa: F401  - registers system checks
             schema,  # noqa: F401  - OpenAPI auth scheme extensions
         )
+        from kaleem.observability import on_ready
+
+        on_ready()  # cache invalidation on writes; OpenTelemetry when OTEL_EXPORTER_OTLP_ENDPOINT is set

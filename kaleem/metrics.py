@@ -49,6 +49,11 @@ OUTBOX_DEAD = Gauge("kaleem_outbox_dead", "Outbox events in dead-letter state", 
 CACHE_REQUESTS = Counter(
     "kaleem_cache_requests_total", "Read-through cache lookups", ["layer", "result"]
 )  # l1|l2, hit|miss
+CACHE_ERRORS = Counter(
+    "kaleem_cache_errors_total", "L2 (Redis) cache operations that failed and fell through", ["operation"]
+)  # get|set|version|invalidate
+CACHE_L2_UP = Gauge("kaleem_cache_l2_up", "1 while the L2 (Redis) cache answers, 0 while bypassed", multiprocess_mode="livemin")
+CACHE_WARMED = Counter("kaleem_cache_warmed_total", "Hot keys loaded by the warm-up beat task", ["namespace"])
 
 # --- catalog / search / sync
 SEARCH_SECONDS = Histogram(

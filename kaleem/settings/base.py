@@ -136,7 +136,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "kaleem.outbox_relay", "schedule": 5.0},
     "idempotency-purge": {"task": "kaleem.idempotency_purge", "schedule": 3600.0},
+    # ops (kaleem/worker_metrics.py): keep hot reads in L2 for every replica; sample queue depth
+    "cache-warm": {"task": "kaleem.cache_warm", "schedule": env.float("CACHE_WARM_INTERVAL", default=60.0)},
+    "queue-backlog-sample": {"task": "kaleem.queue_backlog_sample", "schedule": 15.0},
 }
+CELERY_INCLUDE = ["kaleem.worker_metrics"]  # ops tasks + the worker /metrics server signals
+CELERY_QUEUE_NAMES = ["default", "webhooks", "outbox", "embeddings", "assistant"]
+
+# --- read-through cache (kaleem/caching.py): L1 per process, L2 Redis
+CACHE_REDIS_URL = env("CACHE_REDIS_URL", default=REDIS_URL)
+CACHE_L1_TTL = env.float("CACHE_L1_TTL", default=30.0)
+CACHE_L2_TTL = env.int("CACHE_L2_TTL", default=300)
+CACHE_VERSION_TTL = env.float("CACHE_VERSION_TTL", default=2.0)
+CACHE_L1_MAX_ENTRIES = env.int("CACHE_L1_MAX_ENTRIES", default=10_000)
+CACHE_L2_TIMEOUT = env.float("CACHE_L2_TIMEOUT", default=0.25)
+CACHE_L2_RETRY_SECONDS = env.float("CACHE_L2_RETRY_SECONDS", default=5.0)
+CACHE_WARM_LIMIT = env.int("CACHE_WARM_LIMIT", default=200)
 
 # --- Qdrant and AI providers
 QDRANT_URL = env("QDRANT_URL", default="")
@@ -154,6 +169,7 @@ EMBEDDINGS_DIMENSION = env.int("EMBEDDINGS_DIMENSION", default=0)  # 0: learnt f
 SEARCH_LEXICAL_WEIGHT = env.float("SEARCH_LEXICAL_WEIGHT", default=1.0)
 SEARCH_DENSE_WEIGHT = env.float("SEARCH_DENSE_WEIGHT", default=1.0)
 SEARCH_RRF_K = env.int("SEARCH_RRF_K", default=60)
+SEARCH_DENSE_MIN_SCORE = env.float("SEARCH_DENSE_MIN_SCORE", default=0.2)  # cosine below this is noise
 SEARCH_MAX_QUERY_CHARS = env.int("SEARCH_MAX_QUERY_CHARS", default=512)
 CATALOG_IMPORT_MAX_BYTES = env.int("CATALOG_IMPORT_MAX_BYTES", default=20 * 1_048_576)
 CATALOG_IMPORT_MAX_ROWS = env.int("CATALOG_IMPORT_MAX_ROWS", default=50_000)
@@ -252,7 +268,7 @@ SSRF_ALLOW_PRIVATE = env.bool("SSRF_ALLOW_PRIVATE", default=False)
 
 PROMETHEUS_EXPORT_MIGRATIONS = False
 SENTRY_DSN = env("SENTRY_DSN", default="")
-OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")  # kaleem/observability.py
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -1,0 +1,391 @@
+"""Two-level read-through cache for hot reads: L1 per process (TTL, bounded), L2 Redis (shared).
+
+    profile = read_through("store_profile", str(merchant.pk), lambda: load(merchant), scope=str(merchant.pk))
+
+Keys are versioned per (namespace, scope): a write bumps the version (`invalidate`), so every process
+stops using old entries without deleting anything (old L2 entries expire by TTL). Processes other than
+the writer see the new version after at most `CACHE_VERSION_TTL` seconds, because L1 keeps the version
+number briefly to answer L1 hits without a Redis round trip.
+
+Redis is optional: no URL, or Redis failing, means L1 + loader (the database). A failure opens a short
+circuit (`CACHE_L2_RETRY_SECONDS`) so a dead Redis costs one timeout, not one per read; it is counted in
+`kaleem_cache_errors_total`, shown by `kaleem_cache_l2_up` and logged once per outage. Invalidations
+that could not reach Redis are replayed when it answers again.
+
+Values go to Redis as JSON (never pickle: a Redis writer must not be able to run code in the app), so
+loaders return JSON-friendly data (dicts, lists, strings, numbers); dates/UUIDs/Decimals become strings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from django.conf import settings
+
+from kaleem import metrics
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_MISSING = object()
+PREFIX = "kaleem:rc"
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+class _L1:
+    """Bounded LRU with per-entry expiry; one per process, shared by threads."""
+
+    def __init__(self) -> None:
+        self._data: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            item = self._data.get(key)
+            if item is None:
+                return _MISSING
+            if item[0] < now:
+                del self._data[key]
+                return _MISSING
+            self._data.move_to_end(key)
+            return item[1]
+
+    def set(self, key: str, value: Any, ttl: float) -> None:
+        limit = int(_setting("CACHE_L1_MAX_ENTRIES", 10_000))
+        with self._lock:
+            self._data[key] = (time.monotonic() + ttl, value)
+            self._data.move_to_end(key)
+            while len(self._data) > limit:
+                self._data.popitem(last=False)
+
+    def delete_prefix(self, prefix: str) -> None:
+        with self._lock:
+            for key in [k for k in self._data if k.startswith(prefix)]:
+                del self._data[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+class _L2:
+    """Redis with a circuit breaker; every method degrades to 'not available' instead of raising."""
+
+    def __init__(self) -> None:
+        self._client: Any = None
+        self._url = ""
+        self._down_until = 0.0
+        self._down = False
+        self._lock = threading.Lock()
+        self.pending_invalidations: set[str] = set()
+
+    def url(self) -> str:
+        return _setting("CACHE_REDIS_URL", "") or _setting("REDIS_URL", "")
+
+    def client(self) -> Any:
+        url = self.url()
+        if not url:
+            return None
+        if time.monotonic() < self._down_until:
+            return None
+        with self._lock:
+            if self._client is None or self._url != url:
+                import redis
+
+                timeout = float(_setting("CACHE_L2_TIMEOUT", 0.25))
+                self._client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+                self._url = url
+        return self._client
+
+    def failed(self, operation: str, exc: BaseException) -> None:
+        metrics.CACHE_ERRORS.labels(operation=operation).inc()
+        metrics.CACHE_L2_UP.set(0)
+        self._down_until = time.monotonic() + float(_setting("CACHE_L2_RETRY_SECONDS", 5.0))
+        if not self._down:
+            self._down = True
+            logger.warning(
+                "cache L2 (Redis) unavailable, serving from L1 and the database",
+                extra={"event": "cache_l2_down", "operation": operation, "error": f"{type(exc).__name__}: {exc}"},
+            )
+
+    def succeeded(self) -> None:
+        if self._down:
+            self._down = False
+            logger.warning("cache L2 (Redis) answering again", extra={"event": "cache_l2_up"})
+        metrics.CACHE_L2_UP.set(1)
+        if self.pending_invalidations:
+            self._replay_invalidations()
+
+    def _replay_invalidations(self) -> None:
+        client = self.client()
+        if client is None:
+            return
+        pending, self.pending_invalidations = self.pending_invalidations, set()
+        try:
+            for version_key in pending:
+                client.incr(version_key)
+        except Exception as exc:
+            self.pending_invalidations |= pending
+            self.failed("invalidate", exc)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._client = None
+            self._down_until = 0.0
+            self._down = False
+            self.pending_invalidations.clear()
+
+
+_l1 = _L1()
+_l2 = _L2()
+# Versions known only to this process while Redis is unreachable (or absent): bumped on local writes.
+_local_versions: dict[str, int] = {}
+_stats = {"l1_hit": 0, "l1_miss": 0, "l2_hit": 0, "l2_miss": 0}
+
+
+def _version_key(namespace: str, scope: str) -> str:
+    return f"{PREFIX}:ver:{namespace}:{scope}"
+
+
+def _version(namespace: str, scope: str) -> str:
+    """The current version of a (namespace, scope), briefly cached in L1."""
+    vkey = _version_key(namespace, scope)
+    local = _local_versions.get(vkey, 0)
+    cached = _l1.get(vkey)
+    if cached is not _MISSING:
+        return f"{cached}.{local}"
+    remote: int | str = "x"  # no L2: the local counter alone orders writes
+    client = _l2.client()
+    if client is not None:
+        try:
+            raw = client.get(vkey)
+            remote = int(raw) if raw is not None else 0
+            _l2.succeeded()
+        except Exception as exc:
+            _l2.failed("version", exc)
+            remote = "x"
+    if remote != "x":
+        _l1.set(vkey, remote, float(_setting("CACHE_VERSION_TTL", 2.0)))
+    return f"{remote}.{local}"
+
+
+def read_through(
+    namespace: str,
+    key: str,
+    loader: Callable[[], T],
+    *,
+    scope: str = "global",
+    ttl: float | None = None,
+    l1_ttl: float | None = None,
+) -> T:
+    """The cached value for (namespace, scope, key), loading and storing it on a miss in both layers.
+
+    `scope` is what a write invalidates together (usually the merchant id); `key` distinguishes
+    entries inside it (e.g. a product-list page). Never raises because of Redis."""
+    version = _version(namespace, scope)
+    full_key = f"{PREFIX}:{namespace}:{scope}:v{version}:{key}"
+    value = _l1.get(full_key)
+    if value is not _MISSING:
+        _count("l1", "hit")
+        return value  # type: ignore[return-value]
+    _count("l1", "miss")
+    l1_seconds = float(l1_ttl if l1_ttl is not None else _setting("CACHE_L1_TTL", 30.0))
+    client = _l2.client()
+    if client is not None:
+        try:
+            raw = client.get(full_key)
+            _l2.succeeded()
+        except Exception as exc:
+            _l2.failed("get", exc)
+            raw = None
+            client = None
+        if raw is not None:
+            try:
+                value = json.loads(raw)
+            except ValueError:  # a foreign or corrupted entry: reload it
+                value = _MISSING
+            if value is not _MISSING:
+                _count("l2", "hit")
+                _l1.set(full_key, value, l1_seconds)
+                return value  # type: ignore[return-value]
+        if client is not None:
+            _count("l2", "miss")
+    value = loader()
+    # Store what a reader from L2 would get back, so L1 and L2 hits return the same shapes.
+    encoded = json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
+    value = json.loads(encoded)
+    _l1.set(full_key, value, l1_seconds)
+    if client is not None:
+        try:
+            client.set(full_key, encoded, ex=int(ttl if ttl is not None else _setting("CACHE_L2_TTL", 300)))
+        except Exception as exc:
+            _l2.failed("set", exc)
+    return value  # type: ignore[return-value]
+
+
+def invalidate(namespace: str, *, scope: str = "global") -> None:
+    """Make every entry of (namespace, scope) stale in all processes; call it after the write commits."""
+    vkey = _version_key(namespace, scope)
+    _local_versions[vkey] = _local_versions.get(vkey, 0) + 1
+    _l1.delete_prefix(f"{PREFIX}:{namespace}:{scope}:")
+    _l1.delete_prefix(vkey)
+    client = _l2.client()
+    if client is None:
+        if _l2.url():
+            _l2.pending_invalidations.add(vkey)
+        return
+    try:
+        client.incr(vkey)
+        _l2.succeeded()
+    except Exception as exc:
+        _l2.pending_invalidations.add(vkey)
+        _l2.failed("invalidate", exc)
+
+
+def _count(layer: str, result: str) -> None:
+    metrics.CACHE_REQUESTS.labels(layer=layer, result=result).inc()
+    _stats[f"{layer}_{result}"] += 1
+
+
+def stats() -> dict[str, int]:
+    """This process's hit/miss counts since start (or `reset`): what the benchmark reports."""
+    return dict(_stats)
+
+
+def reset() -> None:
+    """Forget L1, local versions, counters and the circuit state (tests, benchmarks)."""
+    _l1.clear()
+    _l2.reset()
+    _local_versions.clear()
+    for name in _stats:
+        _stats[name] = 0
+
+
+def l2_available() -> bool:
+    """True when an L2 URL is configured and Redis answers a PING now."""
+    client = _l2.client()
+    if client is None:
+        return False
+    try:
+        client.ping()
+    except Exception as exc:
+        _l2.failed("ping", exc)
+        return False
+    _l2.succeeded()
+    return True
+
+
+# --- invalidation on write, by model -------------------------------------------------------------
+
+_invalidations: dict[str, list[tuple[str, str]]] = {}
+
+
+def invalidate_on_write(model_label: str, namespace: str, *, scope_attr: str = "merchant_id") -> None:
+    """After any save/delete of `model_label` ("catalog.Product"), invalidate `namespace` for the
+    instance's `scope_attr` (once the transaction commits). Bulk `update()`/`bulk_create()` send no
+    signals: services doing them call `invalidate()` themselves."""
+    _invalidations.setdefault(model_label, [])
+    if (namespace, scope_attr) not in _invalidations[model_label]:
+        _invalidations[model_label].append((namespace, scope_attr))
+
+
+def _on_write(sender: Any, instance: Any, **kwargs: Any) -> None:
+    targets = _invalidations.get(getattr(getattr(sender, "_meta", None), "label", ""), ())
+    if not targets:
+        return
+    from kaleem.db import on_commit
+
+    for namespace, scope_attr in targets:
+        scope = str(getattr(instance, scope_attr, "") or "global")
+        on_commit(lambda ns=namespace, sc=scope: invalidate(ns, scope=sc))
+
+
+def connect_signals() -> None:
+    """Called from KaleemConfig.ready(): one receiver for all models, filtered by the registry."""
+    from django.db.models.signals import post_delete, post_save
+
+    post_save.connect(_on_write, dispatch_uid="kaleem.caching.post_save")
+    post_delete.connect(_on_write, dispatch_uid="kaleem.caching.post_delete")
+
+
+# --- hot reads and the warm-up task ----------------------------------------------------------------
+
+WarmItem = tuple[str, str, Callable[[], Any]]  # (scope, key, loader)
+_hot_reads: dict[str, Callable[[int], Iterable[WarmItem]]] = {}
+
+
+def register_hot_read(namespace: str, items: Callable[[int], Iterable[WarmItem]]) -> None:
+    """Register the hottest entries of a namespace for the warm-up beat task: `items(limit)` yields
+    (scope, key, loader) for at most about `limit` entries, most valuable first."""
+    _hot_reads[namespace] = items
+
+
+def warm(*, limit: int | None = None) -> dict[str, int]:
+    """Load every registered hot entry through the cache (fills L2 for all API replicas)."""
+    limit = int(limit if limit is not None else _setting("CACHE_WARM_LIMIT", 200))
+    loaded: dict[str, int] = {}
+    for namespace, items in list(_hot_reads.items()):
+        count = 0
+        try:
+            for scope, key, loader in items(limit):
+                read_through(namespace, key, loader, scope=scope)
+                count += 1
+        except Exception:  # one broken warmer must not stop the others
+            logger.exception("cache warm-up failed for %s", namespace)
+        metrics.CACHE_WARMED.labels(namespace=namespace).inc(count)
+        loaded[namespace] = count
+    return loaded
+
+
+# --- built-in hot read: the store profile (read by the assistant, webchat and dashboard on every turn)
+
+STORE_PROFILE_FIELDS = (
+    "id",
+    "name",
+    "slug",
+    "default_language",
+    "timezone",
+    "currency",
+    "status",
+    "description",
+    "website_url",
+    "support_email",
+    "support_phone",
+    "logo_url",
+)
+
+
+def _load_store_profile(merchant_id: str) -> dict[str, Any] | None:
+    from merchants.models import Merchant
+
+    row = Merchant.objects.filter(pk=merchant_id).values(*STORE_PROFILE_FIELDS).first()
+    return {k: (str(v) if k == "id" else v) for k, v in row.items()} if row else None
+
+
+def store_profile(merchant_id: Any) -> dict[str, Any] | None:
+    """The merchant's public store profile as a dict (None for an unknown id), cached."""
+    scope = str(merchant_id)
+    return read_through("store_profile", "profile", lambda: _load_store_profile(scope), scope=scope)
+
+
+def _hot_store_profiles(limit: int) -> Iterable[WarmItem]:
+    from merchants.models import Merchant
+
+    ids = Merchant.objects.filter(status=Merchant.Status.ACTIVE).order_by("-updated_at").values_list("pk", flat=True)
+    for pk in ids[:limit]:
+        scope = str(pk)
+        yield scope, "profile", (lambda s=scope: _load_store_profile(s))
+
+
+invalidate_on_write("merchants.Merchant", "store_profile", scope_attr="pk")
+register_hot_read("store_profile", _hot_store_profiles)
