@@ -32,7 +32,7 @@ from channels.providers.base import Ignored, Inbound, Item, StatusUpdate
 from kaleem import metrics
 from kaleem.core.errors import ApplicationError, NotFoundError
 from kaleem.db import atomic, on_commit
-from kaleem.http import CircuitOpenError, ProviderError
+from kaleem.http import CircuitBreaker, CircuitOpenError, ProviderError
 from kaleem.ratelimit import try_acquire
 
 logger = logging.getLogger(__name__)
@@ -573,6 +573,11 @@ def message_deliver(*, message_id: Any) -> str:
     for index, part in enumerate(parts):
         if index < delivery.parts_sent:
             continue
+        try:
+            # an open circuit must not burn rate-limit tokens on a request it will refuse
+            CircuitBreaker(f"ch:{channel.id}", provider=channel.kind).check()
+        except CircuitOpenError as exc:
+            return _delivery_failed(delivery, message, exc, part.body)
         wait = _rate_limit(channel, provider, recipient)
         if wait > 0:
             _delivery_release(delivery, f"rate limited for {wait:.2f}s")

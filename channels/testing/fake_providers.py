@@ -89,6 +89,10 @@ class FakeProviders:
         with self.lock:
             self.script.extend(Scripted(status, retry_after, 0.0, body) for _ in range(times))
 
+    def pass_next(self, *, times: int = 1) -> None:
+        with self.lock:
+            self.script.extend(Scripted(0) for _ in range(times))
+
     def hang_next(self, seconds: float, *, times: int = 1) -> None:
         with self.lock:
             self.script.extend(Scripted(200, None, seconds) for _ in range(times))
@@ -155,7 +159,7 @@ class FakeProviders:
     def _apply_script(self, req: BaseHTTPRequestHandler, provider: str) -> bool:
         """Returns True when a scripted failure was answered (the send is then NOT accepted)."""
         scripted = self._scripted()
-        if scripted is None:
+        if scripted is None or scripted.status == 0:  # 0 = let this one through
             return False
         if scripted.hang:
             time.sleep(scripted.hang)
