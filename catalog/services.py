@@ -72,6 +72,7 @@ def _apply(product: Product, data: dict[str, Any]) -> None:
         elif key in ("title_ar", "title_en", "description_ar", "description_en", "sku") and value is None:
             value = ""
         setattr(product, key, value)
+    product.tags_index = "|" + "|".join(t.lower() for t in product.tags or []) + "|" if product.tags else ""
     if "stock" in data and "in_stock" not in data:
         product.in_stock = (product.stock or 0) > 0
     if product.sale_price is not None and product.price is not None and product.sale_price > product.price:
@@ -259,3 +260,11 @@ def parse_decimal(value: Any, *, field: str) -> Decimal:
     if not number.is_finite() or number < 0 or number >= Decimal("10000000000"):
         raise CatalogError(f"{field} is out of range: {str(value)[:40]!r}", fields={field: ["Out of range."]})
     return number.quantize(Decimal("0.01"))
+
+
+def synonym_group_delete(*, merchant: Any, synonym: Synonym) -> None:
+    if synonym.merchant_id != merchant.pk:
+        raise NotFoundError("Synonym group not found.")
+    with atomic():
+        synonym.delete()
+        _bump(merchant)

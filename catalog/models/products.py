@@ -46,6 +46,9 @@ class Product(TenantModel):
     category = models.ForeignKey(Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="products")
     attributes = models.JSONField(default=dict, blank=True)  # {"colour": "أسود", "size": ["40", "41"], ...}
     tags = models.JSONField(default=list, blank=True)  # list of strings; JSON keeps it portable (no ArrayField)
+    # "|tag1|tag2|" lower-cased copy of tags, maintained by services: a portable `icontains` tag filter
+    # (JSON `contains` lookups are not available on SQLite).
+    tags_index = models.TextField(blank=True, default="", editable=False)
     images = models.JSONField(default=list, blank=True)  # list of URLs
     image_file = models.FileField(upload_to="catalog/products/%Y/%m/", blank=True)  # default storage (fs / S3)
     source = models.CharField(max_length=16, choices=ProductSource.choices, default=ProductSource.MANUAL)

