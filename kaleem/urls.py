@@ -24,6 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("channels.urls")),
     path("", include("merchants.urls")),
+    path("dashboard/", include("conversations.dashboard_urls")),
 ]
 
 handler404 = "kaleem.handlers.not_found"

@@ -245,22 +245,33 @@ def _audit_channel(*, merchant: Any, actor: Any, channel: Any) -> None:
 
 
 def _simulate_fn() -> Any:
-    for name in ("conversations.services", "conversations.assistant.simulate"):
-        module = _module(name)
-        if module is not None and hasattr(module, "assistant_simulate"):
-            return module.assistant_simulate
-    return None
+    module = _module("conversations.assistant.pipeline")
+    return getattr(module, "run_turn", None) if module is not None else None
 
 
 def simulate_available() -> bool:
     return _simulate_fn() is not None
 
 
-def simulate(*, merchant: Any, text: str) -> dict[str, Any] | None:
-    fn = _simulate_fn()
-    if fn is None:
+def simulate(*, merchant: Any, text: str, session_key: str = "") -> dict[str, Any] | None:
+    """The reply a channel would get for `text`, without sending anything. Multi-turn memory is
+    kept in the cache under the dashboard session so follow-ups ("the black one") work."""
+    from django.core.cache import cache
+
+    run_turn = _simulate_fn()
+    if run_turn is None:
         return None
-    result = fn(merchant=merchant, text=text)
-    if isinstance(result, dict):
-        return {"text": result.get("text", ""), "elements": result.get("elements") or []}
-    return {"text": getattr(result, "text", ""), "elements": list(getattr(result, "elements", []) or [])}
+    key = f"dashboard:simulate:{merchant.pk}:{session_key}" if session_key else ""
+    state = (cache.get(key) or {}) if key else {}
+    result = run_turn(merchant=merchant, text=text, state=state)
+    if key:
+        cache.set(key, result.state, 30 * 60)
+    reply = result.reply.as_dict() if hasattr(result.reply, "as_dict") else dict(result.reply or {})
+    return {
+        "text": reply.get("text", ""),
+        "elements": reply.get("elements") or [],
+        "intent": getattr(result, "intent", ""),
+        "confidence": getattr(result, "confidence", None),
+        "handoff": bool(getattr(result, "handoff", False)),
+        "evidence": getattr(result, "evidence", None) or [],
+    }

@@ -189,7 +189,7 @@ class OnboardingStepView(DashboardPage):
         if not text:
             context = self.get_context_data(test_error=_("Type a question first."))
             return self.render_to_response(context, status=400)
-        reply = adapters.simulate(merchant=self.merchant, text=text)
+        reply = adapters.simulate(merchant=self.merchant, text=text, session_key=request.session.session_key or "")
         context = self.get_context_data(question=text, reply=reply)
         if request.htmx:
             return self.response_class(

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from merchants import onboarding_views, views
+from merchants import knowledge_views, onboarding_views, views
 
 urlpatterns = [
     path(
@@ -32,6 +32,18 @@ urlpatterns = [
         "dashboard/onboarding/<slug:step>/",
         onboarding_views.OnboardingStepView.as_view(),
         name="dashboard-onboarding-step",
+    ),
+    path("dashboard/knowledge/", knowledge_views.KnowledgeView.as_view(), name="dashboard-knowledge"),
+    path(
+        "dashboard/knowledge/preview/",
+        knowledge_views.KnowledgePreviewView.as_view(),
+        name="dashboard-knowledge-preview",
+    ),
+    path("dashboard/knowledge/gaps/", knowledge_views.AnswerGapsView.as_view(), name="dashboard-knowledge-gaps"),
+    path(
+        "dashboard/knowledge/<slug:kind>/<str:pk>/",
+        knowledge_views.KnowledgeEditView.as_view(),
+        name="dashboard-knowledge-edit",
     ),
     path("dashboard/settings/profile/", views.StoreProfileView.as_view(), name="dashboard-settings-profile"),
     path("dashboard/settings/team/", views.TeamView.as_view(), name="dashboard-settings-team"),

@@ -1,0 +1,217 @@
+"""Reads behind the dashboard inbox and analytics pages (the assistant area owns the models and
+writes; these are page-shaped queries over them, tenant-scoped by `merchant=`)."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from conversations.models import AnswerGap, Contact, Conversation, Lead, Message
+
+INBOX_PAGE_SIZE = 50
+THREAD_LIMIT = 200
+STATUSES = [s.value for s in Conversation.Status]
+
+
+@dataclass
+class InboxFilters:
+    status: str = ""
+    channel_id: str = ""
+    mine: bool = False
+    unread: bool = False
+    query: str = ""
+    before: datetime | None = None
+
+
+def inbox_list(*, merchant: Any, user: Any, filters: InboxFilters, limit: int = INBOX_PAGE_SIZE) -> list[Conversation]:
+    """Newest activity first; one query (channel, contact and assignee joined; the last visible
+    message's text and time come from a correlated subquery, not one query per row)."""
+    last = Message.objects.filter(conversation=OuterRef("pk"), kind=Message.Kind.MESSAGE).order_by("-created_at")
+    qs = (
+        Conversation.objects.for_merchant(merchant)
+        .select_related("channel", "contact", "assigned_to")
+        .annotate(last_text=Subquery(last.values("text")[:1]), last_sender=Subquery(last.values("sender")[:1]))
+    )
+    if filters.status in STATUSES:
+        qs = qs.filter(status=filters.status)
+    if filters.channel_id:
+        qs = qs.filter(channel_id=filters.channel_id)
+    if filters.mine:
+        qs = qs.filter(assigned_to=user)
+    if filters.unread:
+        qs = qs.filter(unread_count__gt=0)
+    if filters.query:
+        # contact names are encrypted at rest, so search covers message text and channel ids
+        matching = (
+            Message.objects.for_merchant(merchant).filter(text__icontains=filters.query).values("conversation_id")
+        )
+        qs = qs.filter(Q(id__in=Subquery(matching)) | Q(external_id__icontains=filters.query))
+    if filters.before:
+        qs = qs.filter(last_activity_at__lt=filters.before)
+    return list(qs.order_by("-last_activity_at", "-created_at")[:limit])
+
+
+def inbox_counts(*, merchant: Any) -> dict[str, int]:
+    """Unread conversations and hand-offs waiting for a person (badges and notifications)."""
+    row = Conversation.objects.for_merchant(merchant).aggregate(
+        unread=Count("id", filter=Q(unread_count__gt=0)),
+        waiting=Count("id", filter=Q(status=Conversation.Status.WAITING_HUMAN)),
+    )
+    return {"unread": row["unread"] or 0, "waiting": row["waiting"] or 0}
+
+
+def conversation_get(*, merchant: Any, conversation_id: Any) -> Conversation | None:
+    return (
+        Conversation.objects.for_merchant(merchant)
+        .select_related("channel", "contact", "assigned_to")
+        .filter(id=conversation_id)
+        .first()
+    )
+
+
+def thread_messages(*, conversation: Conversation, limit: int = THREAD_LIMIT) -> list[Message]:
+    newest = Message.objects.filter(conversation=conversation).select_related("author").order_by("-created_at")[:limit]
+    return list(reversed(list(newest)))
+
+
+@dataclass
+class ContactPanel:
+    contact: Contact | None
+    identities: list[Any] = field(default_factory=list)
+    conversation_count: int = 0
+    leads: list[Lead] = field(default_factory=list)
+
+
+def contact_panel(*, merchant: Any, conversation: Conversation) -> ContactPanel:
+    contact = conversation.contact
+    if contact is None:
+        return ContactPanel(contact=None)
+    identities = list(contact.identities.select_related("channel").order_by("created_at")[:20])
+    return ContactPanel(
+        contact=contact,
+        identities=identities,
+        conversation_count=Conversation.objects.for_merchant(merchant).filter(contact=contact).count(),
+        leads=list(Lead.objects.for_merchant(merchant).filter(contact=contact).order_by("-created_at")[:5]),
+    )
+
+
+# --- analytics -------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (the value a customer actually waited), None without data."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-q * len(ordered) // 1))))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Analytics:
+    start: datetime
+    end: datetime
+    conversations: int
+    inbound_messages: int
+    first_response_p50: float | None
+    first_response_p95: float | None
+    coverage: float | None
+    handoff_rate: float | None
+    handoffs: int
+    gaps: int
+    top_intents: list[tuple[str, int]]
+    per_channel: list[dict[str, Any]]
+    per_day: list[tuple[date, int]]
+
+
+HANDOFF_REASONS = [AnswerGap.Reason.HUMAN_REQUEST, AnswerGap.Reason.HANDOFF]
+
+
+def analytics_summary(*, merchant: Any, start: datetime, end: datetime) -> Analytics:
+    """Figures for conversations that started in [start, end).
+
+    - first response: per conversation, first assistant/agent reply minus first customer message;
+    - coverage: share of customer messages the assistant handled without recording an answer gap;
+    - hand-off rate: share of conversations with a hand-off (asked for a human or repeated failure)."""
+    convs = Conversation.objects.for_merchant(merchant).filter(created_at__gte=start, created_at__lt=end)
+    conversation_count = convs.count()
+    msgs = Message.objects.for_merchant(merchant).filter(created_at__gte=start, created_at__lt=end)
+    inbound = msgs.filter(direction=Message.Direction.INBOUND, sender=Message.Sender.CUSTOMER)
+    inbound_count = inbound.count()
+    handled = inbound.filter(assistant_claimed_at__isnull=False).count()
+
+    firsts = (
+        msgs.filter(conversation__created_at__gte=start, conversation__created_at__lt=end, kind=Message.Kind.MESSAGE)
+        .values("conversation_id")
+        .annotate(
+            first_in=Min("created_at", filter=Q(direction=Message.Direction.INBOUND)),
+            first_out=Min(
+                "created_at",
+                filter=Q(
+                    direction=Message.Direction.OUTBOUND,
+                    sender__in=[Message.Sender.ASSISTANT, Message.Sender.AGENT],
+                ),
+            ),
+        )
+    )
+    waits = [
+        (row["first_out"] - row["first_in"]).total_seconds()
+        for row in firsts
+        if row["first_in"] and row["first_out"] and row["first_out"] >= row["first_in"]
+    ]
+
+    gaps_qs = AnswerGap.objects.for_merchant(merchant).filter(created_at__gte=start, created_at__lt=end)
+    gap_count = gaps_qs.count()
+    handoff_conversations = (
+        gaps_qs.filter(reason__in=HANDOFF_REASONS, conversation__isnull=False)
+        .values("conversation_id")
+        .distinct()
+        .count()
+    )
+    intents = inbound.exclude(intent="").values("intent").annotate(n=Count("id")).order_by("-n", "intent")[:8]
+    per_channel_rows = convs.values("channel__kind").annotate(n=Count("id")).order_by("-n")
+    per_day: dict[date, int] = {}
+    tz = timezone.get_current_timezone()
+    for created in convs.values_list("created_at", flat=True):
+        day = timezone.localtime(created, tz).date()
+        per_day[day] = per_day.get(day, 0) + 1
+    days = []
+    cursor = timezone.localtime(start, tz).date()
+    last_day = timezone.localtime(end - timedelta(microseconds=1), tz).date()
+    while cursor <= last_day:
+        days.append((cursor, per_day.get(cursor, 0)))
+        cursor += timedelta(days=1)
+
+    return Analytics(
+        start=start,
+        end=end,
+        conversations=conversation_count,
+        inbound_messages=inbound_count,
+        first_response_p50=percentile(waits, 0.5),
+        first_response_p95=percentile(waits, 0.95),
+        coverage=(max(0.0, 1 - gap_count / handled) if handled else None),
+        handoff_rate=(handoff_conversations / conversation_count if conversation_count else None),
+        handoffs=handoff_conversations,
+        gaps=gap_count,
+        top_intents=[(row["intent"], row["n"]) for row in intents],
+        per_channel=[{"kind": row["channel__kind"], "conversations": row["n"]} for row in per_channel_rows],
+        per_day=days,
+    )
+
+
+def answer_gap_groups(*, merchant: Any, limit: int = 50, scan: int = 5000) -> list[dict[str, Any]]:
+    """Unresolved unanswered questions grouped by their normalised text, most asked first.
+    One query over the newest `scan` gaps; grouping happens here so it stays portable."""
+    groups: dict[str, dict[str, Any]] = {}
+    rows = AnswerGap.objects.for_merchant(merchant).filter(resolved_at__isnull=True).order_by("-created_at")[:scan]
+    for gap in rows:
+        key = gap.normalized or gap.question.strip().lower()
+        group = groups.setdefault(key, {"normalized": gap.normalized, "key": key, "count": 0, "sample": gap})
+        group["count"] += 1
+    return sorted(groups.values(), key=lambda g: (-g["count"], g["key"]))[:limit]
+
+
+def pending_gaps(*, merchant: Any, normalized: str) -> QuerySet[AnswerGap]:
+    return AnswerGap.objects.for_merchant(merchant).filter(resolved_at__isnull=True, normalized=normalized)
