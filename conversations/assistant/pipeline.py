@@ -1,10 +1,33 @@
-"""Assistant pipeline (being built): placeholder that answers honestly until the full pipeline lands."""
+"""One assistant turn: normalise → language → intent → handler → reply (+ diagnostics).
 
+Pure over a `state` dict (running product filters, products shown, pending question, failure
+streak) so the same code serves channels (state stored on the Conversation), the simulator (state
+in the cache) and the evaluation harness (state in memory)."""
+
+import html
+import logging
+import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+
+from conversations.assistant import replies
+from conversations.assistant.intents import IntentResult, classify, wants_bot_back
+from conversations.assistant.language import Analysis, analyse, tokenize
 from conversations.services import Reply
+from kaleem import metrics
+
+__all__ = ["TurnResult", "run_turn", "wants_bot_back"]
+logger = logging.getLogger(__name__)
+
+MAX_ANALYSED_CHARS = 1000  # a 10,000-character message is stored whole but understood by its start
+LOW_CONFIDENCE_HANDOFF_STREAK = 2
+_TAGS = re.compile(r"<[^>]{0,500}>")
+_SCRIPT = re.compile(r"<(script|style)[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_ORDER_NUMBER = re.compile(r"#?\s?([A-Za-z]{0,3}-?\d{3,12})")
 
 
 @dataclass
@@ -20,21 +43,333 @@ class TurnResult:
     latency_ms: float = 0.0
     gap_reason: str = ""
     normalized: str = ""
+    outcome: str = "answered"  # answered | fallback | handoff
+    source: dict | None = None
+    product_ids: list[str] = field(default_factory=list)
+    intent_source: str = ""
 
 
-def wants_bot_back(text: str) -> bool:
-    return False
+def _min_intent_confidence() -> float:
+    return float(getattr(settings, "ASSISTANT_MIN_INTENT_CONFIDENCE", 0.3))
+
+
+def _strip_markup(text: str) -> str:
+    text = _SCRIPT.sub(" ", text or "")
+    text = _TAGS.sub(" ", text)
+    return html.unescape(text)
+
+
+_catalog_terms: dict[str, tuple[float, frozenset]] = {}
+_terms_lock = threading.Lock()
+CATALOG_TERMS_TTL = 60.0
+
+
+def catalog_terms(merchant: Any) -> frozenset:
+    """Words of this store's product titles and categories: evidence that a message is about products."""
+    merchant_id = str(getattr(merchant, "pk", merchant))
+    cached = _catalog_terms.get(merchant_id)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < CATALOG_TERMS_TTL:
+        return cached[1]
+    terms: set[str] = set()
+    try:
+        from catalog.models import Category, Product
+
+        rows = Product.objects.filter(merchant_id=merchant_id, status="active").values_list(
+            "title_ar", "title_en", "description_ar", "description_en", "tags"
+        )[:5000]
+        for title_ar, title_en, description_ar, description_en, tags in rows:
+            words = f"{title_ar} {title_en} {description_ar} {description_en} {' '.join(map(str, tags or []))}"
+            terms.update(t for t in tokenize(words) if len(t) >= 3 and not t.isdigit())
+        for name_ar, name_en in Category.objects.filter(merchant_id=merchant_id).values_list("name_ar", "name_en"):
+            terms.update(t for t in tokenize(f"{name_ar} {name_en}") if len(t) >= 3)
+    except Exception:  # catalog not migrated in some test setups: no product vocabulary
+        logger.debug("catalog terms unavailable", exc_info=True)
+    value = frozenset(terms)
+    with _terms_lock:
+        _catalog_terms[merchant_id] = (now, value)
+    return value
+
+
+GENERIC_SHOPPING_WORDS = frozenset(
+    tokenize(
+        "ابي ابغى ابغا ابا اريد ارغب ودي عندكم لديكم تبيعون تبيع بيع شراء اشتري اشوف وريني ورني ابحث دور "
+        "شي شيء حلو زين جديد الجديد متوفر موجود نوع انواع سعر بسعر ريال want looking sell selling buy need "
+        "something nice new show see find get available price riyal sar",
+        keep_stopwords=True,
+    )
+)
+
+
+def _mentions_catalog(analysis: Analysis, terms: frozenset) -> bool:
+    content = [t for t in analysis.tokens if t not in GENERIC_SHOPPING_WORDS and not t.isdigit()]
+    if not content:
+        return True  # "show me what you have": browsing is fine
+    return any(t in terms for t in content)
+
+
+def _embed(text: str) -> Any:
+    from integrations.ai.embeddings import embed_cached
+
+    try:
+        return embed_cached([text])[0]
+    except Exception:  # embeddings provider down: rules + character n-grams still work
+        logger.warning("query embedding failed; continuing without it", exc_info=True)
+        return None
+
+
+def _store_name(merchant: Any) -> str:
+    return getattr(merchant, "name", "") or "المتجر"
 
 
 def run_turn(
-    *, merchant: Any, text: str, state: dict, language_hint: str = "", has_attachments: bool = False
+    *,
+    merchant: Any,
+    text: str,
+    state: dict | None = None,
+    language_hint: str = "",
+    has_attachments: bool = False,
+    use_llm: bool = True,
 ) -> TurnResult:
     started = time.perf_counter()
-    return TurnResult(
-        reply=Reply(text="شكراً لرسالتك، سيتواصل معك فريقنا قريباً."),
-        intent="other",
-        confidence=0.0,
-        language=language_hint or "ar",
-        state=dict(state),
-        latency_ms=(time.perf_counter() - started) * 1000,
+    state = dict(state or {})
+    streak = int(state.get("low_conf_streak", 0))
+    cleaned = _strip_markup(text)[:MAX_ANALYSED_CHARS]
+    analysis = analyse(cleaned, language_hint=language_hint or state.get("language", ""))
+    language = analysis.language or "ar"
+    result = _dispatch(
+        merchant=merchant,
+        analysis=analysis,
+        state=state,
+        language=language,
+        has_attachments=has_attachments,
+        use_llm=use_llm,
     )
+    result.state["language"] = language
+    if result.outcome == "answered":
+        result.state["low_conf_streak"] = 0
+    elif result.gap_reason in ("low_confidence", "no_evidence"):
+        streak += 1
+        result.state["low_conf_streak"] = streak
+        if streak >= LOW_CONFIDENCE_HANDOFF_STREAK and not result.handoff:
+            result.handoff = True
+            result.handoff_reason = "low_confidence"
+            result.outcome = "handoff"
+            result.gap_reason = result.gap_reason or "handoff"
+            result.reply = Reply(text=replies.say("handoff_after_failures", language))
+            result.state["low_conf_streak"] = 0
+    if result.handoff:
+        result.outcome = "handoff"
+    if result.gap_reason and result.intent not in ("human_request",):
+        result.state["last_question"] = analysis.raw[:500]
+    result.language = language
+    result.normalized = analysis.normalized[:500]
+    result.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+    metrics.ASSISTANT_TURNS.labels(intent=result.intent, outcome=result.outcome).inc()
+    metrics.ASSISTANT_TURN_SECONDS.observe(result.latency_ms / 1000)
+    logger.info(
+        "assistant turn",
+        extra={
+            "intent": result.intent,
+            "confidence": result.confidence,
+            "intent_source": result.intent_source,
+            "outcome": result.outcome,
+            "latency_ms": result.latency_ms,
+        },
+    )
+    return result
+
+
+def _dispatch(
+    *, merchant: Any, analysis: Analysis, state: dict, language: str, has_attachments: bool, use_llm: bool
+) -> TurnResult:
+    def make(intent: str, confidence: float, text: str, elements: list | None = None, **kw: Any) -> TurnResult:
+        return TurnResult(
+            reply=Reply(text=text, elements=list(elements or [])),
+            intent=intent,
+            confidence=round(float(confidence), 4),
+            language=language,
+            state=state,
+            **kw,
+        )
+
+    if not analysis.classifier_text or not re.search(r"[^\W_]", analysis.classifier_text):
+        if has_attachments:
+            return make("other", 1.0, replies.say("attachment", language), [replies.quick_reply("qr_human", language)])
+        # empty, emoji-only or punctuation-only: invite a question, do not count as a failure
+        return make(
+            "other",
+            1.0,
+            replies.say("greeting", language, store=_store_name(merchant)),
+            [replies.quick_reply("qr_new", language), replies.quick_reply("qr_shipping", language)],
+        )
+
+    # A pending question from the previous turn (we asked for the order number).
+    if state.get("pending") == "order_number":
+        number = _ORDER_NUMBER.search(analysis.raw)
+        if number:
+            state.pop("pending", None)
+            return _order_answer(merchant=merchant, number=number.group(1), language=language, make=make)
+        state.pop("pending", None)
+
+    vector = _embed(analysis.classifier_text)
+    intent: IntentResult = classify(
+        analysis,
+        vector=vector,
+        has_products_shown=bool(state.get("shown")),
+        has_running_search=bool((state.get("search") or {}).get("query")),
+        catalog_terms=catalog_terms(merchant),
+    )
+    name, confidence = intent.intent, intent.confidence
+
+    if intent.injection:
+        return make(
+            name,
+            confidence,
+            replies.say("injection", language),
+            [replies.quick_reply("qr_human", language)],
+            outcome="fallback",
+            intent_source=intent.source,
+        )
+    if name == "human_request":
+        return make(
+            name,
+            confidence,
+            replies.say("handoff", language),
+            handoff=True,
+            handoff_reason="human_request",
+            gap_reason="human_request",
+            intent_source=intent.source,
+        )
+    if name == "greeting":
+        return make(
+            name,
+            confidence,
+            replies.say("greeting", language, store=_store_name(merchant)),
+            [
+                replies.quick_reply("qr_new", language),
+                replies.quick_reply("qr_returns", language),
+                replies.quick_reply("qr_human", language),
+            ],
+            intent_source=intent.source,
+        )
+    if name == "thanks":
+        return make(name, confidence, replies.say("thanks", language), intent_source=intent.source)
+    if confidence < _min_intent_confidence() or name == "other":
+        return make(
+            name,
+            confidence,
+            replies.say("fallback", language),
+            [replies.quick_reply("qr_human", language)],
+            outcome="fallback",
+            gap_reason="low_confidence",
+            intent_source=intent.source,
+        )
+    if name == "order_status":
+        number = _ORDER_NUMBER.search(analysis.raw)
+        if not number:
+            state["pending"] = "order_number"
+            return make(name, confidence, replies.say("order_ask_number", language), intent_source=intent.source)
+        result = _order_answer(merchant=merchant, number=number.group(1), language=language, make=make)
+        result.confidence = confidence
+        return result
+    if name in ("cart_add", "cart_view", "checkout"):
+        from conversations.assistant.seams import NotAvailable, cart_action
+
+        try:
+            outcome = cart_action(merchant=merchant, action=name, state=state)
+            return make(
+                name, confidence, outcome.get("text", ""), outcome.get("elements", []), intent_source=intent.source
+            )
+        except NotAvailable:
+            return make(
+                name,
+                confidence,
+                replies.say("cart_not_available", language),
+                [replies.quick_reply("qr_human", language)],
+                outcome="fallback",
+                gap_reason="not_available",
+                intent_source=intent.source,
+            )
+    if name in ("product_search", "product_question"):
+        from conversations.assistant.products import product_question_turn, product_search_turn
+
+        if name == "product_question" and state.get("shown"):
+            po = product_question_turn(merchant=merchant, analysis=analysis, state=state, language=language)
+        else:
+            from conversations.assistant.products import refinement_filters
+
+            # A refinement re-runs the last search: a follow-up rule matched, or the message only adds a
+            # colour/size/price constraint without naming anything new.
+            refinement = intent.source == "context" or (
+                bool((state.get("search") or {}).get("query"))
+                and bool(refinement_filters(analysis, state))
+                and not (catalog_terms(merchant) & set(analysis.tokens))
+            )
+            if not refinement and not _mentions_catalog(analysis, catalog_terms(merchant)):
+                # Nothing in the question matches anything this store sells ("do you sell cars?"): say
+                # so instead of showing whatever is semantically nearest.
+                return make(
+                    name,
+                    confidence,
+                    replies.say("products_none", language),
+                    [replies.quick_reply("qr_human", language)],
+                    outcome="fallback",
+                    gap_reason="no_products",
+                    intent_source=intent.source,
+                )
+            po = product_search_turn(
+                merchant=merchant, analysis=analysis, state=state, language=language, refinement=refinement
+            )
+        return make(
+            name,
+            confidence,
+            po.text,
+            po.elements,
+            evidence=po.evidence,
+            product_ids=po.product_ids,
+            outcome="answered" if po.found else "fallback",
+            gap_reason="" if po.found else "no_products",
+            intent_source=intent.source,
+        )
+    # policy_question
+    from conversations.assistant.policies import policy_answer_turn
+
+    pa = policy_answer_turn(merchant=merchant, analysis=analysis, vector=vector, language=language, use_llm=use_llm)
+    return make(
+        name,
+        confidence,
+        pa.text,
+        pa.elements,
+        evidence=pa.evidence,
+        source=pa.source,
+        outcome="answered" if pa.answered else "fallback",
+        gap_reason="" if pa.answered else "no_evidence",
+        intent_source=intent.source,
+    )
+
+
+def _order_answer(*, merchant: Any, number: str, language: str, make: Any) -> TurnResult:
+    from conversations.assistant.seams import NotAvailable, order_lookup
+
+    try:
+        order = order_lookup(merchant=merchant, order_number=number)
+    except NotAvailable:
+        return make(
+            "order_status",
+            0.95,
+            replies.say("order_not_available", language, number=number),
+            [replies.quick_reply("qr_human", language)],
+            outcome="fallback",
+            gap_reason="not_available",
+        )
+    if order is None:
+        return make(
+            "order_status",
+            0.95,
+            replies.say("order_not_found", language, number=number),
+            [replies.quick_reply("qr_human", language)],
+            outcome="fallback",
+            gap_reason="not_available",
+        )
+    return make("order_status", 0.95, replies.say("order_status", language, number=number, status=order["status"]))

@@ -1,0 +1,104 @@
+from rest_framework import serializers
+
+from conversations.models import Conversation, Message
+
+
+class ContactOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    email = serializers.CharField()
+    language = serializers.CharField()
+
+
+class ConversationOutput(serializers.ModelSerializer):
+    contact = serializers.SerializerMethodField()
+    channel = serializers.SerializerMethodField()
+    assigned_to = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Conversation
+        fields = [
+            "id",
+            "status",
+            "channel",
+            "contact",
+            "assigned_to",
+            "language",
+            "unread_count",
+            "handoff_reason",
+            "last_activity_at",
+            "last_inbound_at",
+            "closed_at",
+            "created_at",
+        ]
+
+    def get_contact(self, obj: Conversation) -> dict | None:
+        if obj.contact is None:
+            return None  # erased on request; the thread stays
+        can_see_pii = self.context.get("can_see_pii", False)
+        return {
+            "id": str(obj.contact.id),
+            "name": obj.contact.name,
+            "phone": obj.contact.phone if can_see_pii else ("•••" if obj.contact.phone else ""),
+            "email": obj.contact.email if can_see_pii else ("•••" if obj.contact.email else ""),
+            "language": obj.contact.language,
+        }
+
+    def get_channel(self, obj: Conversation) -> dict:
+        return {"id": str(obj.channel_id), "kind": obj.channel.kind, "name": obj.channel.name}
+
+    def get_assigned_to(self, obj: Conversation) -> dict | None:
+        user = obj.assigned_to
+        return {"id": user.pk, "email": user.email} if user else None
+
+
+class MessageOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "direction",
+            "sender",
+            "kind",
+            "text",
+            "elements",
+            "attachments",
+            "delivery_status",
+            "intent",
+            "confidence",
+            "sent_at",
+            "received_at",
+            "delivered_at",
+            "read_at",
+            "created_at",
+        ]
+
+
+class AgentReplyInput(serializers.Serializer):
+    text = serializers.CharField(max_length=4000, trim_whitespace=True)
+
+
+class NoteInput(serializers.Serializer):
+    text = serializers.CharField(max_length=4000, trim_whitespace=True)
+
+
+class AssignInput(serializers.Serializer):
+    assignee_id = serializers.IntegerField(allow_null=True)
+
+
+class ConversationFilterInput(serializers.Serializer):
+    status = serializers.CharField(required=False, max_length=80)
+    channel = serializers.UUIDField(required=False)
+    assigned_to = serializers.CharField(required=False, max_length=20)  # user id or "me"
+    unassigned = serializers.BooleanField(required=False, default=False)
+
+
+class SimulateInput(serializers.Serializer):
+    text = serializers.CharField(max_length=10_000, allow_blank=True, trim_whitespace=False)
+    session = serializers.CharField(required=False, allow_blank=True, max_length=64)
+
+
+class AnswerGapsInput(serializers.Serializer):
+    days = serializers.IntegerField(required=False, min_value=1, max_value=365, default=30)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
