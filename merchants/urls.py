@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from merchants import knowledge_views, onboarding_views, views
+from merchants import channel_views, knowledge_views, onboarding_views, views
 
 urlpatterns = [
     path(
@@ -47,6 +47,9 @@ urlpatterns = [
     ),
     path("dashboard/settings/profile/", views.StoreProfileView.as_view(), name="dashboard-settings-profile"),
     path("dashboard/settings/team/", views.TeamView.as_view(), name="dashboard-settings-team"),
+    path(
+        "dashboard/settings/channels/", channel_views.ChannelSettingsView.as_view(), name="dashboard-settings-channels"
+    ),
     path("dashboard/settings/tokens/", views.ApiTokensView.as_view(), name="dashboard-settings-tokens"),
     path("dashboard/settings/audit/", views.AuditLogView.as_view(), name="dashboard-settings-audit"),
 ]
