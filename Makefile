@@ -15,6 +15,13 @@ fmt:
 migrations-check:
 	.venv/bin/python manage.py makemigrations --check --dry-run
 
+test-mongodb:   ## the whole suite against MongoDB: KALEEM_TEST_MONGODB_URL=mongodb://host:27017/kaleem?replicaSet=rs0
+	@case "$$KALEEM_TEST_MONGODB_URL" in \
+	  mongodb://*|mongodb+srv://*) DATABASE_URL="$$KALEEM_TEST_MONGODB_URL" bash scripts/test.sh $(ARGS) ;; \
+	  "") echo "test-mongodb: NOT RUN - KALEEM_TEST_MONGODB_URL is not set (a MongoDB replica set URL; see docs/databases.md)" ;; \
+	  *) echo "test-mongodb: KALEEM_TEST_MONGODB_URL must start with mongodb:// or mongodb+srv://" >&2; exit 2 ;; \
+	esac
+
 worker:
 	.venv/bin/celery -A kaleem worker -l info -Q default,webhooks,outbox,embeddings,assistant
 

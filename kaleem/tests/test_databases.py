@@ -88,6 +88,7 @@ def test_contrib_apps_are_swapped_and_others_kept_in_order():
     ]
 
 
+@pytest.mark.skipif(settings.IS_MONGODB, reason="this run uses the MongoDB profile")
 def test_sql_profile_is_unchanged():
     assert settings.IS_MONGODB is False
     assert "django.contrib.auth" in settings.INSTALLED_APPS
@@ -192,6 +193,15 @@ class Boom(Exception):
     pass
 
 
+def _in_transaction() -> bool:
+    """Whether the default connection is inside kaleem.db.atomic, on either backend."""
+    return connection.in_atomic_block or getattr(connection, "in_atomic_block_mongo", False)
+
+
+# These run against the default database: SQLite locally, PostgreSQL in CI, and a real MongoDB
+# replica set in `make test-mongodb`, where they exercise real MongoDB transactions.
+
+
 def _merchant(slug: str) -> Merchant:
     return Merchant.objects.create(name=slug, slug=slug)
 
@@ -211,7 +221,7 @@ def test_on_commit_runs_only_after_the_outermost_block_commits():
 
     def callback():
         # runs after COMMIT: no transaction open any more, and the row is visible
-        seen.append((connection.in_atomic_block, Merchant.objects.filter(slug="committed").exists()))
+        seen.append((_in_transaction(), Merchant.objects.filter(slug="committed").exists()))
 
     with atomic():
         _merchant("committed")
@@ -232,6 +242,7 @@ def test_on_commit_is_dropped_when_the_block_rolls_back():
     assert seen == ["outside"]
 
 
+@pytest.mark.skipif(settings.IS_MONGODB, reason="SQL savepoints; MongoDB has none (next test)")
 @pytest.mark.django_db(transaction=True)
 def test_sql_nested_block_is_a_savepoint():
     seen = []
@@ -256,7 +267,7 @@ def test_decorator_forms_and_durable():
 
     @atomic()
     def called():
-        return connection.in_atomic_block
+        return _in_transaction()
 
     with pytest.raises(Boom):
         bare()
@@ -264,6 +275,20 @@ def test_decorator_forms_and_durable():
     assert called() is True
     with pytest.raises(RuntimeError, match="durable"), atomic(), atomic(durable=True):
         pass
+
+
+@pytest.mark.skipif(not settings.IS_MONGODB, reason="needs the MongoDB profile (make test-mongodb)")
+@pytest.mark.django_db(transaction=True)
+def test_mongodb_caught_nested_failure_rolls_back_real_writes():
+    with pytest.raises(TransactionManagementError), atomic():
+        _merchant("outer-not-kept")
+        try:
+            with atomic():
+                _merchant("inner-not-kept")
+                raise Boom
+        except Boom:
+            pass
+    assert not Merchant.objects.filter(slug__in=["outer-not-kept", "inner-not-kept"]).exists()
 
 
 # --------------------------------------------------------------------------- the MongoDB branch
