@@ -11,8 +11,10 @@ Why not ``django.db.transaction`` directly: on MongoDB, Django's ``atomic()`` is
   MongoDB has no savepoints. If an exception leaves a nested block and the caller catches it, SQL
   would keep the outer work but drop the inner; MongoDB would commit the inner block's partial
   writes. We refuse that: the outermost block then rolls back everything and raises
-  ``TransactionManagementError`` (loud instead of silently different). Write portable code by
-  validating before writing, or by making each unit its own outermost block.
+  ``TransactionManagementError`` (loud instead of silently different). On SQL the same situation
+  emits ``MongoDBPortabilityWarning``, so the SQL test suite points at code that would fail on
+  MongoDB. Write portable code by validating before writing, or by making each unit its own
+  outermost block.
 * ``on_commit(fn)``: inside a block, ``fn`` runs after the outermost block commits and is dropped
   if it rolls back; outside any block it runs at once. Both backends route this through
   ``django.db.transaction.on_commit`` -> ``connection.on_commit``, which django-mongodb-backend
@@ -22,6 +24,7 @@ MongoDB needs a replica set (a single node is enough) or a sharded cluster for t
 standalone server the first write inside ``atomic()`` fails with a DatabaseError. See
 docs/databases.md."""
 
+import warnings
 from collections.abc import Callable
 from contextlib import ContextDecorator
 from typing import Any
@@ -29,8 +32,20 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.transaction import TransactionManagementError
 
-# Set on a MongoDB connection when an exception left a nested block; read by the outermost block.
+# Set on a connection when an exception left a nested block; read by the outermost block.
 _INNER_FAILED = "kaleem_inner_atomic_failed"
+# Depth of kaleem.db.atomic blocks on a SQL connection (Django's own blocks, e.g. the test case's
+# transaction, are not counted: "outermost" means outermost of ours).
+_DEPTH = "kaleem_atomic_depth"
+NESTED_FAILURE = (
+    "A nested atomic() block raised and the outer block caught the exception and went on. SQL rolled "
+    "back to a savepoint; MongoDB has no savepoints, so there the whole transaction is rolled back "
+    "and TransactionManagementError is raised (see kaleem/db.py and docs/databases.md)."
+)
+
+
+class MongoDBPortabilityWarning(RuntimeWarning):
+    """Code that works on SQL but behaves differently on the MongoDB profile."""
 
 
 def is_mongodb(using: str | None = None) -> bool:
@@ -74,13 +89,36 @@ class MongoAtomic(ContextDecorator):
         if exc_type is None and getattr(connection, _INNER_FAILED, False):
             setattr(connection, _INNER_FAILED, False)
             block.__exit__(TransactionManagementError, None, None)  # rolls back, drops on_commit callbacks
-            raise TransactionManagementError(
-                "A nested atomic() block raised and the exception was caught inside the outer block. "
-                "MongoDB has no savepoints, so the whole transaction was rolled back "
-                "(see kaleem/db.py and docs/databases.md)."
-            )
+            raise TransactionManagementError(NESTED_FAILURE)
         setattr(connection, _INNER_FAILED, False)
         block.__exit__(exc_type, exc_value, traceback)
+
+
+class SqlAtomic(transaction.Atomic):
+    """Django's Atomic, unchanged, plus the bookkeeping that warns about nested failures."""
+
+    def __enter__(self) -> None:
+        super().__enter__()
+        connection = connections[self.using or DEFAULT_DB_ALIAS]
+        depth = getattr(connection, _DEPTH, 0)
+        if depth == 0:
+            setattr(connection, _INNER_FAILED, False)
+        setattr(connection, _DEPTH, depth + 1)
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> Any:
+        connection = connections[self.using or DEFAULT_DB_ALIAS]
+        depth = max(getattr(connection, _DEPTH, 1) - 1, 0)
+        setattr(connection, _DEPTH, depth)
+        caught_nested_failure = False
+        if depth and exc_type is not None:
+            setattr(connection, _INNER_FAILED, True)
+        elif not depth:
+            caught_nested_failure = exc_type is None and getattr(connection, _INNER_FAILED, False)
+            setattr(connection, _INNER_FAILED, False)
+        result = super().__exit__(exc_type, exc_value, traceback)  # commit/rollback first, always
+        if caught_nested_failure:
+            warnings.warn(NESTED_FAILURE, MongoDBPortabilityWarning, stacklevel=2)
+        return result
 
 
 def atomic(using: str | None | Callable[..., Any] = None, *, durable: bool = False) -> Any:
@@ -90,7 +128,7 @@ def atomic(using: str | None | Callable[..., Any] = None, *, durable: bool = Fal
     alias = using or DEFAULT_DB_ALIAS
     if is_mongodb(alias):
         return MongoAtomic(alias, durable=durable)
-    return transaction.atomic(using=alias, durable=durable)
+    return SqlAtomic(alias, True, durable)
 
 
 def on_commit(func: Callable[[], Any], using: str | None = None, *, robust: bool = False) -> None:

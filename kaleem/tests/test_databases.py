@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from django.db import connection, connections, models
 from django.db.backends.base import base as backend_base
 from django.db.transaction import TransactionManagementError
 
-from kaleem.db import MongoAtomic, atomic, is_mongodb, on_commit
+from kaleem.db import MongoAtomic, MongoDBPortabilityWarning, atomic, is_mongodb, on_commit
 from kaleem.settings.mongodb import (
     DEFAULT_CLIENT_OPTIONS,
     MONGODB_CONTRIB_APP_CONFIGS,
@@ -244,9 +245,9 @@ def test_on_commit_is_dropped_when_the_block_rolls_back():
 
 @pytest.mark.skipif(settings.IS_MONGODB, reason="SQL savepoints; MongoDB has none (next test)")
 @pytest.mark.django_db(transaction=True)
-def test_sql_nested_block_is_a_savepoint():
+def test_sql_nested_block_is_a_savepoint_and_warns_that_mongodb_has_none():
     seen = []
-    with atomic():
+    with pytest.warns(MongoDBPortabilityWarning, match="no savepoints"), atomic():
         _merchant("outer-kept")
         on_commit(lambda: seen.append("outer"))
         with pytest.raises(Boom), atomic():
@@ -256,6 +257,23 @@ def test_sql_nested_block_is_a_savepoint():
     assert Merchant.objects.filter(slug="outer-kept").exists()
     assert not Merchant.objects.filter(slug="inner-dropped").exists()
     assert seen == ["outer"]
+
+
+@pytest.mark.skipif(settings.IS_MONGODB, reason="SQL-only warning")
+@pytest.mark.django_db  # inside the test case's own transaction: only our blocks count as "outermost"
+def test_no_portability_warning_when_the_failure_leaves_the_outer_block_too():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MongoDBPortabilityWarning)
+        with pytest.raises(Boom), atomic(), atomic():
+            raise Boom
+        with atomic():  # nothing leaks from the block above
+            _merchant("clean")
+        with pytest.warns(MongoDBPortabilityWarning), atomic():
+            try:
+                with atomic():
+                    raise Boom
+            except Boom:
+                pass
 
 
 @pytest.mark.django_db(transaction=True)
