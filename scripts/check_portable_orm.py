@@ -9,7 +9,8 @@ functions and QuerySet features that django-mongodb-backend 5.2 documents or mar
     .venv/bin/python scripts/check_portable_orm.py FILE|DIR    # only these
 
 A line may opt out with a trailing ``# portable-orm: ok <reason>`` when a match is a false
-positive (e.g. a non-ORM object with a ``.raw()`` method). Tests and migrations are not scanned.
+positive (e.g. a non-ORM object with a ``.raw()`` method). Tests are not scanned; migrations
+(shared by every backend) are checked only for raw SQL and PostgreSQL-only operations.
 What it cannot see statically is listed in docs/databases.md (JSONField ``__contains``, updates
 and deletes that filter across relations, ``union()`` inside a transaction)."""
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SKIP_PARTS = {"migrations", "mongo_migrations", "tests", "__pycache__", "node_modules"}
+SKIP_PARTS = {"mongo_migrations", "tests", "__pycache__", "node_modules"}
 SKIP_TOP = {"static", "templates", "var", "docs", "compose", "benchmarks", "scripts", "locale"}
 PRAGMA = "# portable-orm: ok"
 # The one module allowed to use Django's transaction API: it is the helper that wraps it.
@@ -219,6 +220,22 @@ class _Visitor(ast.NodeVisitor):
             self.add(node, "ATOMIC_REQUESTS is not supported on MongoDB; use kaleem.db.atomic in services")
 
 
+class _MigrationVisitor(ast.NodeVisitor):
+    """Migrations are generated, so only what would break `migrate` on another backend matters."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[int, str]] = []
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if _name(node.func) == "RunSQL":
+            self.found.append((node.lineno, "RunSQL in a shared migration cannot run on MongoDB"))
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if (node.module or "").startswith("django.contrib.postgres"):
+            self.found.append((node.lineno, "PostgreSQL-only operation in a shared migration"))
+
+
 def check_file(path: Path, root: Path = ROOT) -> list[Problem]:
     try:
         relative = path.resolve().relative_to(root)
@@ -229,7 +246,9 @@ def check_file(path: Path, root: Path = ROOT) -> list[Problem]:
         tree = ast.parse(source, filename=str(path))
     except SyntaxError as exc:
         return [Problem(relative, exc.lineno or 0, f"cannot parse: {exc.msg}")]
-    visitor = _Visitor(relative)
+    visitor: _Visitor | _MigrationVisitor = (
+        _MigrationVisitor() if "migrations" in relative.parts else _Visitor(relative)
+    )
     visitor.visit(tree)
     lines = source.splitlines()
     problems = []

@@ -608,6 +608,19 @@ def test_guard_accepts_portable_code_and_feature_gated_branches(tmp_path):
     assert _guard().check_file(good, root=tmp_path) == []
 
 
+def test_guard_checks_shared_migrations_for_raw_sql_only(tmp_path):
+    migration = tmp_path / "shop" / "migrations" / "0002_speedup.py"
+    migration.parent.mkdir(parents=True)
+    migration.write_text(
+        "from django.db import migrations\n"
+        "class Migration(migrations.Migration):\n"
+        "    operations = [migrations.RunSQL('CREATE INDEX x ON y (z)')]\n"
+        "    ids = models_raw.raw('not checked in migrations')\n"
+    )
+    problems = _guard().check_file(migration, root=tmp_path)
+    assert [(p.line, "RunSQL" in p.why) for p in problems] == [(3, True)]
+
+
 def test_guard_command_exits_non_zero_on_a_bad_file(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text(BAD_MODULE)
