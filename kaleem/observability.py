@@ -61,7 +61,7 @@ def setup_tracing(
             "deployment.environment": os.environ.get("KALEEM_ENVIRONMENT", "development"),
         }
     )
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=resource, sampler=_sampler())
     if exporter is None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -76,6 +76,23 @@ def setup_tracing(
     _tracing_enabled = True
     logger.info("OpenTelemetry tracing on", extra={"event": "otel_enabled", "service": name})
     return True
+
+
+def _sampler() -> Any:
+    """Keep every trace that starts at a request, task or our own span; drop client calls that start
+    a trace on their own (the worker's broker polling, redis housekeeping): they are noise in Tempo."""
+    from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult
+    from opentelemetry.trace import SpanKind
+
+    class DropRootClientSpans(Sampler):
+        def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None):  # noqa: ANN001, ANN201
+            decision = Decision.DROP if kind == SpanKind.CLIENT else Decision.RECORD_AND_SAMPLE
+            return SamplingResult(decision, attributes if decision != Decision.DROP else None)
+
+        def get_description(self) -> str:
+            return "DropRootClientSpans"
+
+    return ParentBased(root=DropRootClientSpans())
 
 
 def _instrument_libraries(provider: Any) -> None:
@@ -206,9 +223,13 @@ def init_sentry(dsn: str) -> None:
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.django import DjangoIntegration
+    from sentry_sdk.integrations.threading import ThreadingIntegration
 
     sentry_sdk.init(
         dsn=dsn,
+        # The threading integration probes the Django Channels library with `import channels`, which
+        # finds our own `channels` app and crashes on its missing __version__: keep it off.
+        disabled_integrations=[ThreadingIntegration],
         environment=os.environ.get("KALEEM_ENVIRONMENT", "development"),
         release=os.environ.get("KALEEM_VERSION") or None,
         integrations=[DjangoIntegration(), CeleryIntegration()],

@@ -58,6 +58,15 @@ def start_metrics_server(port: int | None = None, addr: str = "0.0.0.0") -> int 
     return bound
 
 
+def stop_metrics_server() -> None:
+    global _server
+    with _server_lock:
+        if _server is not None:
+            _server[0].shutdown()
+            _server[0].server_close()
+            _server = None
+
+
 @worker_ready.connect
 def _on_worker_ready(**_: Any) -> None:
     # The parent (or the only process with the solo pool) serves the aggregated registry.
@@ -87,13 +96,13 @@ def queue_names() -> list[str]:
     return list(getattr(settings, "CELERY_QUEUE_NAMES", ["default", "webhooks", "outbox", "embeddings", "assistant"]))
 
 
-def sample_queue_backlog() -> dict[str, int]:
+def sample_queue_backlog(*, broker_url: str | None = None) -> dict[str, int]:
     """Messages waiting in each Celery queue, read from the broker (any kombu transport) into
     `kaleem_celery_queue_backlog{queue}`. A queue the broker does not know yet counts 0."""
     from kaleem.celery import app
 
     counts: dict[str, int] = {}
-    with app.connection_for_read() as connection:
+    with app.connection_for_read(broker_url) as connection:
         channel = connection.default_channel
         for name in queue_names():
             try:
