@@ -18,8 +18,8 @@ def test_dashboard_requires_login():
 def test_login_page_renders_and_logs_in_with_csrf():
     user = UserFactory(email="agent@example.com", username="agent@example.com")
     MembershipFactory(user=user, role="agent")
-    client = Client(enforce_csrf_checks=True)
-    page = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en")
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
+    page = client.get("/login/")
     assert page.status_code == 200
     assert b"Log in to your store" in page.content
     token = page.cookies["csrftoken"].value
