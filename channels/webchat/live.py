@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 _cond = threading.Condition()
 _versions: dict[str, int] = {}
+_generation = 0  # bumped by close_all(): every open stream in this process ends at its next wake-up
 
 
 def stream_key(*, channel_id: Any, external_id: str) -> str:
@@ -57,6 +58,18 @@ def notify(key: str) -> None:
             logger.warning("webchat live: Redis publish failed", exc_info=True)
 
 
+def generation() -> int:
+    return _generation
+
+
+def close_all() -> None:
+    """End every stream of this process promptly (graceful shutdown, test teardown)."""
+    global _generation
+    with _cond:
+        _generation += 1
+        _cond.notify_all()
+
+
 def local_version(key: str) -> int:
     with _cond:
         return _versions.get(key, 0)
@@ -65,8 +78,9 @@ def local_version(key: str) -> int:
 def local_wait(key: str, *, seen: int, timeout: float) -> int:
     """Block until this process notified `key` past version `seen`, or timeout."""
     deadline = time.monotonic() + timeout
+    started_generation = _generation
     with _cond:
-        while _versions.get(key, 0) == seen:
+        while _versions.get(key, 0) == seen and _generation == started_generation:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break

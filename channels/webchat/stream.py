@@ -68,6 +68,7 @@ def _preamble() -> str:
 
 def sse_sync(state: StreamState) -> Iterator[str]:
     deadline = time.monotonic() + stream_seconds()
+    generation = live.generation()
     yield _preamble()
     subscription = live.Subscription(state.key)  # before the first read: no wake-up is lost
     last_sent = time.monotonic()
@@ -78,18 +79,21 @@ def sse_sync(state: StreamState) -> Iterator[str]:
                 yield "".join(chunks)
                 last_sent = time.monotonic()
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or live.generation() != generation:
                 break
             if time.monotonic() - last_sent >= HEARTBEAT_SECONDS:
                 yield ": ping\n\n"
                 last_sent = time.monotonic()
             subscription.wait(min(remaining, poll_seconds()))
+            if live.generation() != generation:
+                break
     finally:
         subscription.close()
 
 
 async def sse_async(state: StreamState) -> AsyncIterator[str]:
     deadline = time.monotonic() + stream_seconds()
+    generation = live.generation()
     step = sync_to_async(state.step, thread_sensitive=False)
     yield _preamble()
     pubsub = await _async_subscribe(state.key) if live.redis_url() else None
@@ -101,7 +105,7 @@ async def sse_async(state: StreamState) -> AsyncIterator[str]:
                 yield "".join(chunks)
                 last_sent = time.monotonic()
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or live.generation() != generation:
                 break
             if time.monotonic() - last_sent >= HEARTBEAT_SECONDS:
                 yield ": ping\n\n"

@@ -132,7 +132,7 @@
   host.id = "kaleem-webchat";
   // Inline style outranks host-page selectors such as `* { all: unset }`.
   host.setAttribute("style", "all:initial !important;position:fixed !important;z-index:2147483000 !important;inset:auto 0 0 auto !important;width:0 !important;height:0 !important;display:block !important");
-  var root = host.attachShadow ? host.attachShadow({ mode: "closed" }) : host;
+  var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
   var style = el("style");
   style.textContent = CSS();
   root.appendChild(style);
@@ -211,7 +211,7 @@
   function applyTheme(cfg) {
     var c = cfg.colours || cfg.colors || {};
     wrap.style.setProperty("--k-primary", safeColour(c.primary, "#0f766e"));
-    wrap.style.setProperty("--k-on-primary", safeColour(c.on_primary || c.text, "#ffffff"));
+    wrap.style.setProperty("--k-on-primary", safeColour(c.on_primary, "#ffffff"));
     wrap.style.setProperty("--k-bubble", safeColour(c.bubble, "#f1f5f9"));
     var lu = cfg.logo && safeUrl(cfg.logo);
     if (lu) { logo.src = lu; logo.hidden = false; } else logo.hidden = true;
@@ -554,7 +554,7 @@
     wrap.classList.add("k-is-open");
     attr(launcher, { "aria-expanded": "true" });
     S.unread = 0; ls("unread", null); renderBadge();
-    start().catch(function () {});
+    if (!S.forbidden) start().catch(function () {});
     scrollEnd();
     setTimeout(function () { input.focus(); }, 30);
     emit("open");
@@ -626,16 +626,26 @@
   renderBadge();
   if (d.body) mount(); else d.addEventListener("DOMContentLoaded", mount);
 
-  req("GET", "/config").then(function (cfg) {
+  // A page on a non-allowed origin gets no CORS headers, so the browser hides the 403 from us:
+  // any failure to load the config means "not available here"; retried in case it was the network.
+  function loadConfig() {
+    req("GET", "/config").then(configured, function () {
+      S.forbidden = true; renderBanner();
+      setTimeout(loadConfig, 15000);
+    });
+  }
+  loadConfig();
+  function configured(cfg) {
+    var wasForbidden = S.forbidden;
+    S.forbidden = false;
     S.cfg = cfg;
     applyTheme(cfg);
     if (!S.manualLocale && cfg.default_language && !S.token) applyLocale(cfg.default_language, false);
     else applyLocale(S.locale, false);
     if (cfg.greeting && !S.order.length) greet(cfg);
-    if (S.token) start().catch(function () {});
-  }, function (e) {
-    if (e.status === 403) { S.forbidden = true; renderBanner(); }
-  });
+    renderBanner();
+    if (S.token || (wasForbidden && S.open)) start().catch(function () {});
+  }
   function greet(cfg) {
     var g = cfg.greeting;
     var text = typeof g === "string" ? g : (g && (g[S.locale] || g.ar || g.en)) || "";
