@@ -38,6 +38,14 @@ PRODUCT_FIELDS = (
 )
 
 
+_INDEX_FIELDS = {"index_error", "embedding_hash", "indexed_at"}
+_WRITABLE_FIELDS = [
+    f.name
+    for f in Product._meta.concrete_fields
+    if not f.primary_key and f.name not in _INDEX_FIELDS | {"merchant", "created_at"}
+]
+
+
 def _changed(merchant: Any, product_ids: list[Any]) -> None:
     emit(merchant=merchant, event_type=PRODUCT_CHANGED, payload=products_payload(product_ids))
     _bump(merchant)
@@ -97,7 +105,12 @@ def _save(product: Product, *, exclude: list[str] | None = None) -> None:
         raise CatalogError("Invalid product.", fields=exc.message_dict) from exc
     try:
         with atomic():
-            product.save()
+            if product._state.adding:
+                product.save()
+            else:
+                # Never write the index bookkeeping from a possibly stale instance: the indexer owns it.
+                product.index_state = IndexState.PENDING
+                product.save(update_fields=_WRITABLE_FIELDS)
     except IntegrityError as exc:
         raise DuplicateSkuError(
             "A product with this SKU (or external id) already exists in this store.", fields={"sku": ["Duplicate."]}

