@@ -43,6 +43,12 @@ SENDER_LABELS = {
     "agent": gettext_lazy("Agent"),
     "system": gettext_lazy("System"),
 }
+LEAD_LABELS = {
+    "new": gettext_lazy("New"),
+    "contacted": gettext_lazy("Contacted"),
+    "won": gettext_lazy("Won"),
+    "lost": gettext_lazy("Lost"),
+}
 INTENT_LABELS = {
     "product_search": gettext_lazy("Product search"),
     "product_question": gettext_lazy("Product question"),
@@ -193,6 +199,8 @@ class ThreadMixin(InboxMixin):
         for m in rows:
             m.sender_label = SENDER_LABELS.get(m.sender, m.sender)
         panel = selectors.contact_panel(merchant=self.merchant, conversation=conversation)
+        for lead in panel.leads:
+            lead.status_label = LEAD_LABELS.get(lead.status, lead.status)
         for identity in panel.identities:
             identity.channel_label = CHANNEL_LABELS.get(identity.channel.kind, identity.channel.kind)
         can_reply = self.can(Role.AGENT)

@@ -29,6 +29,7 @@ INTENTS = (
     "human_request",
     "other",
 )
+FAQ_MATCH_MIN = 0.4
 EMBED_WEIGHT = 0.55
 CHAR_WEIGHT = 0.45
 
@@ -61,7 +62,7 @@ HUMAN_RX = _rx(
 )
 BOT_BACK_RX = _rx(r"(رجع|ارجع|ابي|ابغى) (ال)?(بوت|مساعد)", r"\b(back to (the )?bot|bot please|talk to the bot)\b")
 GREETING_RX = re.compile(
-    r"^(ال)?(سلام عليكم|السلام|مرحبا|مرحبتين|هلا|هلا والله|هلا وغلا|اهلا|اهلين|هاي|صباح الخير|صباح النور|مساء الخير|"
+    r"^(ال)?(سلام عليكم|السلام|سلام|مرحبا|مرحبتين|هلا|هلا والله|هلا وغلا|اهلا|اهلين|هاي|صباح الخير|صباح النور|مساء الخير|"
     r"مساء النور|hi|hello|hey|hey there|hiya|salam|salam alaikum|hala|marhaba|good (morning|evening|afternoon))"
     r"( و?(عليكم السلام|رحمه الله|ورحمه الله وبركاته|والله|there|team|all))*[\s!.,?]*$"
 )
@@ -80,6 +81,7 @@ ORDER_RX = _rx(
     r"\bmy order\b",
     r"#\s?\d{3,}",
 )
+CANCEL_RX = _rx(r"الغي|الغاء|الغ[يى] ", r"\bcancel")
 CART_ADD_RX = _rx(
     r"(اضف|اضيف|ضيف|حط|حطه|حطها|اضيفه|ضيفه).*(سله|السله|سلتي)",
     r"\b(add|put)\b.*\b(cart|basket|bag)\b",
@@ -99,7 +101,7 @@ INJECTION_RX = _rx(
     r"pretend (to be|you are)",
     r"jailbreak",
     r"تجاهل.*(التعليمات|الاوامر|القواعد|تعليماتك)",
-    r"انسى.*(التعليمات|تعليماتك|الاوامر)",
+    r"انس[يى].*(التعليمات|تعليماتك|الاوامر)",
     r"(اعطني|عطني|ابي|give me).{0,20}(خصم|discount).{0,12}\d{2,3}\s?(%|٪|بالميه|percent)",
     r"\d{2,3}\s?(%|٪|percent).{0,12}(خصم|discount|off)",
 )
@@ -168,14 +170,11 @@ POLICY_KINDS_RX: dict[str, re.Pattern] = {
         r"مدن",
         r"خارج",
         r"دولي",
-        r"الخليج",
-        r"الكويت|الامارات|دبي|قطر|البحرين|عمان|مصر|الاردن",
-        r"جده|الرياض|الدمام|مكه|المدينه|ابها|تبوك|القصيم|الخبر",
-        r"\b(areas?|cities|city|countries|international|abroad|outside|gcc|dubai|kuwait|uae|qatar|bahrain|oman|jeddah|riyadh|dammam)\b",
+        r"\b(areas?|cities|city|countries|international|abroad|outside)\b",
     ),
     "working_hours": _rx(
         r"دوام",
-        r"ساعات",
+        r"ساعات (ال)?(عمل|دوام)",  # bare "ساعات" is also "watches"
         r"اوقات",
         r"تفتحون",
         r"تقفلون",
@@ -189,7 +188,7 @@ POLICY_KINDS_RX: dict[str, re.Pattern] = {
         r"اتواصل",
         r"رقم(كم)? ",
         r"رقمكم",
-        r"جوال",
+        r"جوالكم|رقم (ال)?جوال",  # bare "جوالات" are phones for sale
         r"هاتف",
         r"واتس",
         r"ايميل",
@@ -199,8 +198,39 @@ POLICY_KINDS_RX: dict[str, re.Pattern] = {
 }
 
 
+FOREIGN_RX = _rx(
+    r"الخليج|الكويت|الامارات|دبي|ابوظبي|قطر|الدوحه|البحرين|عمان|مسقط|مصر|الاردن|امريكا|بريطانيا|اوروبا|كندا|تركيا|"
+    r"المغرب|العراق|لبنان|سوريا|اليمن|السودان|دول",
+    r"\b(gcc|gulf|uae|dubai|abu dhabi|kuwait|qatar|doha|bahrain|oman|muscat|egypt|jordan|usa|america|uk|"
+    r"britain|europe|canada|turkey|morocco|iraq|lebanon|country|countries|abroad|international)\b",
+)
+SAUDI_PLACE_RX = _rx(
+    r"جده|الرياض|رياض|الدمام|مكه|المدينه|ابها|تبوك|القصيم|الخبر|الطائف|جازان|نجران|حائل|الاحساء|ينبع|السعوديه|المملكه",
+    r"\b(jeddah|jedda|riyadh|dammam|makkah|mecca|madinah|medina|abha|tabuk|khobar|taif|saudi|ksa)\b",
+)
+DURATION_FEE_RX = _rx(
+    r"كم|متى|مده|رسوم|تكلفه|سعر|يوم|ايام|ياخذ|يستغرق|مجاني|مجانا",
+    r"\b(how long|how much|when|days?|fee|fees|cost|price|free|take)\b",
+)
+
+
 def policy_kind_hints(normalized: str) -> tuple[str, ...]:
-    return tuple(kind for kind, rx in POLICY_KINDS_RX.items() if rx.search(normalized))
+    """Policy kinds a question names. Places decide between shipping and delivery areas: a foreign
+    country or "which areas" is about coverage; a Saudi city with "how long / how much" is shipping."""
+    hints = [kind for kind, rx in POLICY_KINDS_RX.items() if rx.search(normalized)]
+    foreign = bool(FOREIGN_RX.search(normalized))
+    saudi = bool(SAUDI_PLACE_RX.search(normalized))
+    if foreign and "delivery_areas" not in hints:
+        hints.append("delivery_areas")
+    if saudi and "delivery_areas" not in hints and "shipping" not in hints:
+        hints.append("delivery_areas")
+    if "delivery_areas" in hints and "shipping" in hints:
+        area_words = bool(POLICY_KINDS_RX["delivery_areas"].search(normalized)) or foreign
+        if not area_words and saudi and DURATION_FEE_RX.search(normalized):
+            hints.remove("delivery_areas")
+        elif area_words or (saudi and not DURATION_FEE_RX.search(normalized)):
+            hints.remove("shipping")
+    return tuple(hints)
 
 
 class _CharTfidf:
@@ -306,6 +336,7 @@ def classify(
     has_products_shown: bool,
     has_running_search: bool,
     catalog_terms: frozenset = frozenset(),
+    faq_match: float = 0.0,
 ) -> IntentResult:
     text = analysis.classifier_text
     if not text:
@@ -324,7 +355,8 @@ def classify(
         return IntentResult("checkout", 0.95, "rule", {})
     if CART_VIEW_RX.search(text):
         return IntentResult("cart_view", 0.95, "rule", {})
-    if ORDER_RX.search(text):
+    if ORDER_RX.search(text) and not CANCEL_RX.search(text):
+        # "how do I cancel my order" names an order but asks about the cancellation policy
         return IntentResult("order_status", 0.95, "rule", {})
     if has_products_shown and PRODUCT_Q_RX.search(text):
         return IntentResult("product_question", 0.93, "context", {})
@@ -336,6 +368,9 @@ def classify(
     product_terms = catalog_terms & set(analysis.tokens)
     if hints:
         scores["policy_question"] += 0.12
+    if faq_match >= FAQ_MATCH_MIN:
+        # The store's own FAQ questions are the best exemplars of what its customers ask.
+        scores["policy_question"] += 0.1 + 0.3 * faq_match
     if product_terms:
         scores["product_search"] += 0.12 + 0.04 * min(len(product_terms), 3)
     if not has_products_shown:

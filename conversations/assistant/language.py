@@ -147,9 +147,27 @@ _ARABIZI_WORDS = {
     "riyadh": "الرياض",
     "alriyadh": "الرياض",
 }
-_ARABIZI_MARKERS = frozenset(
-    {"3ndkm", "3andkom", "abi", "abgha", "ab8a", "wain", "wen", "shukran", "shokran", "hala", "kam", "fustan", "ba3d"}
-)
+# Words that are Arabizi and not also ordinary English words or place names.
+_ARABIZI_MARKERS = frozenset(_ARABIZI_WORDS) - {
+    "el",
+    "wa",
+    "fi",
+    "fe",
+    "ma",
+    "mn",
+    "min",
+    "km",
+    "abaya",
+    "mada",
+    "meta",
+    "lon",
+    "ala",
+    "jeddah",
+    "riyadh",
+    "alriyadh",
+    "ryal",
+    "riyal",
+}
 
 
 class Analysis:
@@ -170,11 +188,18 @@ def _is_arabizi(normalized: str) -> bool:
         return False
     digit_words = len(_ARABIZI_DIGIT_WORD.findall(normalized))
     markers = sum(1 for w in words if w in _ARABIZI_MARKERS)
-    return digit_words >= 1 and (digit_words + markers) / len(words) >= 0.25 or markers >= 2
+    return (
+        (digit_words >= 1 and (digit_words + markers) / len(words) >= 0.25)
+        or markers >= 2
+        or (markers >= 1 and len(words) <= 2)
+    )
+
+
+_LATIN_WORD = re.compile(r"[a-z0-9]+")
 
 
 def _transliterate(normalized: str) -> str:
-    return " ".join(_ARABIZI_WORDS.get(w, w) for w in normalized.split())
+    return _LATIN_WORD.sub(lambda m: _ARABIZI_WORDS.get(m.group(0), m.group(0)), normalized)
 
 
 def analyse(text: str, *, language_hint: str = "") -> Analysis:

@@ -108,6 +108,16 @@ def _mentions_catalog(analysis: Analysis, terms: frozenset) -> bool:
     return any(t in terms for t in content)
 
 
+def _faq_match(merchant: Any, analysis: Analysis) -> float:
+    from merchants.knowledge.selectors import faq_question_match
+
+    try:
+        return faq_question_match(merchant=merchant, query=analysis.classifier_text)
+    except Exception:  # knowledge unavailable: classify without it
+        logger.debug("faq match unavailable", exc_info=True)
+        return 0.0
+
+
 def _embed(text: str) -> Any:
     from integrations.ai.embeddings import embed_cached
 
@@ -219,6 +229,7 @@ def _dispatch(
         has_products_shown=bool(state.get("shown")),
         has_running_search=bool((state.get("search") or {}).get("query")),
         catalog_terms=catalog_terms(merchant),
+        faq_match=_faq_match(merchant, analysis),
     )
     name, confidence = intent.intent, intent.confidence
 

@@ -14,9 +14,12 @@ from django.conf import settings
 from conversations.assistant import replies
 from conversations.assistant.intents import policy_kind_hints
 from conversations.assistant.language import Analysis
-from merchants.knowledge.selectors import KnowledgeHit, knowledge_search
+from merchants.knowledge.selectors import KnowledgeHit, knowledge_search, lead_chunk
 
-SECOND_SENTENCE_RATIO = 0.85
+SECOND_SENTENCE_RATIO = 0.9
+HINTED_MIN_SCORE = 0.2
+FAQ_LEXICAL_MIN = 0.4
+WEAK_LEXICAL = 0.2
 
 
 def _threshold() -> float:
@@ -32,28 +35,46 @@ class PolicyOutcome:
     source: dict[str, Any] | None = None
 
 
-def _supported(hit: KnowledgeHit, hints: tuple[str, ...]) -> bool:
-    """Beyond the score: the evidence must share words with the question, or be the policy kind the
-    question names — a close embedding alone is not proof ('do you sell cars' ≈ 'do you ship cars')."""
-    if hit.score < _threshold():
-        return False
-    if hit.lexical_score >= 0.25:
-        return True
-    if hints and hit.policy_kind in hints:
-        return True
-    return hit.vector_score >= 0.6
+def _choose(hits: list[KnowledgeHit], hints: tuple[str, ...]) -> KnowledgeHit | None:
+    """The hit to answer from, or None (don't know).
 
-
-def _answer_sentences(hits: list[KnowledgeHit], limit: int = 2) -> list[str]:
-    """The best chunk, plus the next best of the same source when it is nearly as relevant."""
+    When the question names a policy kind, the answer must come from that kind (or from an FAQ that
+    shares the question's words): the kind is strong evidence, so a lower score suffices. Otherwise
+    the best hit needs both a good score and real word overlap or a close embedding — a close
+    embedding alone is not proof ('do you sell cars' is near 'do you ship cars')."""
+    if hints:
+        candidates = [
+            h for h in hits if h.policy_kind in hints or (h.source_kind == "faq" and h.title_score >= FAQ_LEXICAL_MIN)
+        ]
+        if candidates and candidates[0].score >= HINTED_MIN_SCORE:
+            return candidates[0]
+        return None
     top = hits[0]
-    chosen = [top.text]
-    for hit in hits[1:]:
-        if len(chosen) >= limit:
+    if top.score >= _threshold() and (top.lexical_score >= 0.3 or top.vector_score >= 0.55):
+        return top
+    return None
+
+
+def _answer_chunks(*, merchant: Any, chosen: KnowledgeHit, hits: list[KnowledgeHit]) -> list[KnowledgeHit]:
+    """The chosen chunk; with weak word evidence, the policy's lead sentence first (it states the rule);
+    plus the next chunk of the same source when it is nearly as relevant."""
+    if chosen.source_kind == "faq":
+        return [chosen]
+    chunks = [chosen]
+    if chosen.lexical_score < WEAK_LEXICAL and chosen.ordinal != 0:
+        lead = lead_chunk(merchant=merchant, source_id=chosen.source_id)
+        if lead is not None:
+            chunks = [lead, chosen] if chosen.lexical_score > 0 else [lead]
+    for hit in hits:
+        if len(chunks) >= 2:
             break
-        if hit.source_id == top.source_id and hit.score >= SECOND_SENTENCE_RATIO * top.score:
-            chosen.append(hit.text)
-    return chosen
+        if (
+            hit.source_id == chosen.source_id
+            and all(hit.chunk_id != c.chunk_id for c in chunks)
+            and hit.score >= SECOND_SENTENCE_RATIO * chosen.score
+        ):
+            chunks.append(hit)
+    return sorted(chunks, key=lambda c: c.ordinal)
 
 
 def _source_label(hit: KnowledgeHit) -> str:
@@ -70,23 +91,28 @@ def policy_answer_turn(
         query_vector=vector,
         language=language,
         kind_hints=hints,
-        limit=6,
+        limit=10,
     )
     evidence = [{"kind": h.source_kind, "id": h.source_id, "score": h.score} for h in hits[:3]]
-    if not hits or not _supported(hits[0], hints):
+    chosen = _choose(hits, hints) if hits else None
+    if chosen is None:
         return PolicyOutcome(
             text=replies.say("dont_know", language),
             elements=[replies.quick_reply("qr_human", language)],
             answered=False,
             evidence=evidence,
         )
-    top = hits[0]
-    body = " ".join(_answer_sentences(hits))
+    top = chosen
+    evidence = [{"kind": chosen.source_kind, "id": chosen.source_id, "score": chosen.score}] + [
+        e for e in evidence if e["id"] != chosen.source_id
+    ][:2]
+    chunks = _answer_chunks(merchant=merchant, chosen=chosen, hits=hits)
+    body = " ".join(c.text for c in chunks)
     if use_llm:
         from integrations.ai.llm import phrase_answer
 
         phrased = phrase_answer(
-            merchant=merchant, question=analysis.raw, evidence=[h.text for h in hits[:3]], language=language
+            merchant=merchant, question=analysis.raw, evidence=[c.text for c in chunks], language=language
         )
         if phrased:
             body = phrased

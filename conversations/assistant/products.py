@@ -113,12 +113,14 @@ def product_card(product: Any, language: str) -> dict[str, Any]:
 def refinement_filters(analysis: Analysis, state: dict) -> dict:
     text = analysis.classifier_text
     filters: dict[str, Any] = {}
+    # "Cheaper" is relative to the best match shown (the first card, the one the customer looks at);
+    # "more expensive" likewise.
     if _CHEAPER.search(text) and state.get("shown_prices"):
-        filters["price_max"] = float(min(Decimal(p) for p in state["shown_prices"])) - 0.01
+        filters["price_max"] = float(Decimal(state["shown_prices"][0])) - 0.01
     elif _PRICEY.search(text) and state.get("shown_prices"):
-        filters["price_min"] = float(max(Decimal(p) for p in state["shown_prices"])) + 0.01
+        filters["price_min"] = float(Decimal(state["shown_prices"][0])) + 0.01
     for word in text.split():
-        bare = word[2:] if word.startswith("بال") else word
+        bare = word[3:] if word.startswith("بال") else word
         bare = bare[1:] if bare.startswith("ب") and bare[1:] in COLOURS else bare
         if bare in COLOURS:
             filters["colour"] = COLOURS[bare]

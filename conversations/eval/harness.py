@@ -173,6 +173,8 @@ def run_eval(cases: list[dict], *, merchants: dict[str, Any], warmup: bool = Tru
     report = {"all": summarise(results)}
     for split in sorted({r.case["split"] for r in results}):
         report[split] = summarise([r for r in results if r.case["split"] == split])
+    slowest = sorted(((max(r.latencies), r.case["id"]) for r in results), reverse=True)[:10]
+    report["slowest_cases"] = [{"id": case_id, "ms": ms} for ms, case_id in slowest]
     report["failures"] = [
         {"id": r.case["id"], "split": r.case["split"], "turns": r.case["turns"], "problems": r.failures}
         for r in results

@@ -42,7 +42,7 @@ class Command(BaseCommand):
         if missing:
             raise CommandError(f"Unknown fixture store(s) {missing}: run `manage.py load_demo` (or pass --load-demo).")
         report = run_eval(cases, merchants=merchants)
-        for split in [k for k in report if k != "failures"]:
+        for split in [k for k in report if k not in ("failures", "slowest_cases")]:
             summary = report[split]
             self.stdout.write(f"\n== {split} ({summary['cases']} cases, {summary['turns']} turns)")
             for key, value in summary.items():
@@ -52,6 +52,7 @@ class Command(BaseCommand):
                 mark = "" if target is None or value is None else (" ✓" if value >= target else f" ✗ (target {target})")
                 self.stdout.write(f"  {key:24s} {value}{mark}")
             self.stdout.write(f"  per_intent_accuracy      {summary['per_intent_accuracy']}")
+        self.stdout.write(f"\nslowest turns: {report['slowest_cases']}")
         self.stdout.write(f"\n{len(report['failures'])} case(s) with problems")
         if options["failures"]:
             for failure in report["failures"]:
