@@ -179,6 +179,14 @@ LLM_BASE_URL = env("LLM_BASE_URL", default="")
 LLM_MODEL = env("LLM_MODEL", default="")
 LLM_API_KEY = env("LLM_API_KEY", default="")
 LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=8.0)
+# --- assistant (docs/assistant.md): LLM phrasing is off by default; extractive answers need no LLM
+LLM_ENABLED = env.bool("LLM_ENABLED", default=False)
+LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", default=300)
+LLM_MONTHLY_TOKEN_BUDGET = env.int("LLM_MONTHLY_TOKEN_BUDGET", default=200_000)  # per merchant
+ASSISTANT_QUIET_PERIOD_SECONDS = env.float("ASSISTANT_QUIET_PERIOD_SECONDS", default=1.2)
+ASSISTANT_POLICY_MIN_SCORE = env.float("ASSISTANT_POLICY_MIN_SCORE", default=0.35)
+ASSISTANT_MIN_INTENT_CONFIDENCE = env.float("ASSISTANT_MIN_INTENT_CONFIDENCE", default=0.3)
+KNOWLEDGE_DOCUMENT_MAX_BYTES = env.int("KNOWLEDGE_DOCUMENT_MAX_BYTES", default=5 * 1_048_576)
 
 # --- media: filesystem by default, S3 API when configured
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(VAR_DIR / "media"))
