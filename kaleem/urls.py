@@ -24,6 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("channels.urls")),
     path("", include("merchants.urls")),
+    path("dashboard/catalog/", include("catalog.urls")),
     path("dashboard/", include("conversations.dashboard_urls")),
 ]
 
