@@ -178,7 +178,28 @@ def rank(
     candidates: int = 50,
 ) -> RankedIds:
     """Product ids best first. mode: "hybrid" | "lexical" | "dense" (benchmarks compare them)."""
-    index = lexical_index_for(merchant_id)
+    return rank_with_index(
+        index=lexical_index_for(merchant_id),
+        merchant_id=merchant_id,
+        text=text,
+        filters=filters,
+        limit=limit,
+        mode=mode,
+        candidates=candidates,
+    )
+
+
+def rank_with_index(
+    *,
+    index: LexicalIndex,
+    merchant_id: Any,
+    text: str,
+    filters: dict[str, Any],
+    limit: int,
+    mode: str = "hybrid",
+    candidates: int = 50,
+) -> RankedIds:
+    """The ranking itself over a given lexical index (benchmarks build one without the database)."""
     mask = index.mask(filters)
     relaxed: list[str] = []
     if mask is not None and not mask.any():
@@ -221,7 +242,7 @@ def rank(
         return RankedIds(ids=lexical[:limit], mode="lexical", lexical_ids=[x[0] for x in lexical], relaxed=relaxed)
     k = float(getattr(settings, "SEARCH_RRF_K", 60))
     w_lex = float(getattr(settings, "SEARCH_LEXICAL_WEIGHT", 1.0))
-    w_dense = float(getattr(settings, "SEARCH_DENSE_WEIGHT", 1.0))
+    w_dense = float(getattr(settings, "SEARCH_DENSE_WEIGHT", 0.5))
     fused: dict[str, float] = {}
     for rank_, (pid, _) in enumerate(lexical):
         fused[pid] = fused.get(pid, 0.0) + w_lex / (k + rank_ + 1)

@@ -58,6 +58,20 @@ class LexicalIndex:
             self.sizes.append(frozenset(doc.sizes))
             self.tags.append(frozenset(doc.tags))
         self.row_of = {pid: row for row, pid in enumerate(self.ids)}
+        # Inverted lists for the set-valued filters: a filter is then a scatter into a boolean mask,
+        # not a Python loop over every product.
+        self._facets: dict[str, dict[str, np.ndarray]] = {}
+        for name, column in (
+            ("colour", self.colours),
+            ("size", self.sizes),
+            ("tag", self.tags),
+            ("category", self.category_ids),
+        ):
+            rows_by_value: dict[str, list[int]] = defaultdict(list)
+            for row, values in enumerate(column):
+                for value in values:
+                    rows_by_value[value].append(row)
+            self._facets[name] = {v: np.asarray(r, dtype=np.int64) for v, r in rows_by_value.items()}
         self.size = len(self.ids)
         self.lengths = np.asarray(lengths, dtype=np.float32)
         self.avg_length = float(self.lengths.mean()) if self.size else 1.0
@@ -118,17 +132,24 @@ class LexicalIndex:
         if filters.get("in_stock") is not None:
             mask &= self.in_stock == bool(filters["in_stock"])
             applied = True
-        for key, column in (("colour", self.colours), ("size", self.sizes), ("tag", self.tags)):
+        for key in ("colour", "size", "tag"):
             wanted = filters.get(key)
             if wanted:
-                mask &= np.fromiter((wanted in values for values in column), dtype=bool, count=self.size)
+                mask &= self._facet_mask(key, [wanted])
                 applied = True
         categories = filters.get("category_ids")
         if categories:
-            wanted_set = set(categories)
-            mask &= np.fromiter((bool(wanted_set & c) for c in self.category_ids), dtype=bool, count=self.size)
+            mask &= self._facet_mask("category", list(categories))
             applied = True
         return mask if applied else None
+
+    def _facet_mask(self, facet: str, values: list[str]) -> np.ndarray:
+        mask = np.zeros(self.size, dtype=bool)
+        for value in values:
+            rows = self._facets[facet].get(value)
+            if rows is not None:
+                mask[rows] = True
+        return mask
 
     def search(self, query: str, *, limit: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         if not self.size:

