@@ -1,7 +1,7 @@
 import uuid
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from kaleem.core.errors import NotFoundError
 from merchants.models import ApiToken, AuditLog, Membership, Merchant
@@ -35,6 +35,18 @@ def api_token_list(*, merchant: Merchant) -> QuerySet[ApiToken]:
 
 def audit_log_list(*, merchant: Merchant) -> QuerySet[AuditLog]:
     return AuditLog.objects.for_merchant(merchant).select_related("actor").order_by("-created_at")
+
+
+AUDIT_LOG_ROW_FIELDS = ("id", "action", "target_type", "target_id", "data", "ip_address", "created_at")
+
+
+def audit_log_rows(*, merchant: Merchant) -> QuerySet:
+    """The audit log as plain dict rows (no model instances): the API list is a hot read."""
+    return (
+        AuditLog.objects.for_merchant(merchant)
+        .order_by("-created_at")
+        .values(*AUDIT_LOG_ROW_FIELDS, actor_email=F("actor__email"))
+    )
 
 
 def team_member_get(*, merchant: Merchant, membership_id: Any) -> Membership:

@@ -12,6 +12,7 @@ from django.utils.text import slugify
 
 from kaleem.core.errors import ApplicationError
 from kaleem.db import atomic
+from kaleem.tenancy.authentication import forget_memberships
 from kaleem.tenancy.roles import Role
 from merchants.models import ApiToken, AuditLog, Membership, Merchant
 from merchants.selectors import api_token_get, team_member_get
@@ -133,6 +134,7 @@ def merchant_update(*, merchant: Merchant, actor: Any, data: dict[str, Any]) -> 
         audit(
             merchant=merchant, actor=actor, action="merchant.updated", target=merchant, data={"fields": sorted(changed)}
         )
+    forget_memberships()  # remembered memberships carry the merchant row
     return merchant
 
 
@@ -173,6 +175,7 @@ def member_change_role(
         membership.role = role
         membership.save(update_fields=["role", "updated_at"])
         audit(merchant=merchant, actor=actor, action="member.role_changed", target=membership, data={"role": role})
+    forget_memberships()
     return membership
 
 
@@ -184,6 +187,7 @@ def member_remove(*, merchant: Merchant, actor: Any, membership_id: Any, actor_r
     with atomic():
         membership.delete()
         audit(merchant=merchant, actor=actor, action="member.removed", target=membership)
+    forget_memberships()
 
 
 def _owner_count(merchant: Merchant) -> int:

@@ -13,8 +13,13 @@ from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from kaleem.db import atomic
-from kaleem.tenancy.authentication import FAMILY_REVOKED_PREFIX, blacklist_access_token, family_revoked_cached
+from kaleem.db import atomic, on_commit
+from kaleem.tenancy.authentication import (
+    FAMILY_REVOKED_PREFIX,
+    blacklist_access_token,
+    family_revoked_cached,
+    touch_revocation_stamp,
+)
 from merchants.models import RefreshTokenRecord, RevokedTokenFamily
 
 logger = logging.getLogger(__name__)
@@ -51,6 +56,7 @@ def family_revoke(*, family: str, user_id: Any, reason: str) -> None:
     try:
         with atomic():
             RevokedTokenFamily.objects.create(family=family, user_id=user_id, reason=reason)
+            on_commit(touch_revocation_stamp)  # other worker processes reload their revoked set
     except IntegrityError:
         pass  # already revoked by a concurrent request
     # access tokens of the family live at most 15 minutes; the cache mark covers them (the database

@@ -1,3 +1,4 @@
+from django.utils import timezone
 from rest_framework import serializers
 
 from kaleem.tenancy.roles import Role
@@ -137,6 +138,28 @@ class ApiTokenInput(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     role = serializers.ChoiceField(choices=API_TOKEN_ROLE_CHOICES, default=Role.AGENT)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+def audit_log_rows_output(rows: list[dict]) -> list[dict]:
+    """Exactly AuditLogOutput's representation, built from `selectors.audit_log_rows` dicts without
+    per-field serializer machinery (≈10× cheaper for a 50-row page; a test keeps the two identical)."""
+    tz = timezone.get_current_timezone()
+    out = []
+    for row in rows:
+        created = row["created_at"].astimezone(tz).isoformat()
+        out.append(
+            {
+                "id": str(row["id"]),
+                "action": row["action"],
+                "actor": row["actor_email"],
+                "target_type": row["target_type"],
+                "target_id": row["target_id"],
+                "data": row["data"],
+                "ip_address": row["ip_address"],
+                "created_at": created[:-6] + "Z" if created.endswith("+00:00") else created,
+            }
+        )
+    return out
 
 
 class AuditLogOutput(serializers.ModelSerializer):

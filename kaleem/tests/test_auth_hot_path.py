@@ -1,0 +1,82 @@
+"""The API auth hot path: remembered memberships, revocation across processes, and the audit page's
+fast output staying identical to its serializer."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from kaleem.tenancy import authentication as auth
+from kaleem.testing.api import member_client
+from merchants import selectors
+from merchants.api.serializers import AuditLogOutput, audit_log_rows_output
+from merchants.models import AuditLog, RevokedTokenFamily
+from merchants.services import audit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def remembered(settings):
+    settings.AUTH_MEMBERSHIP_CACHE_SECONDS = 30.0
+    auth.forget_memberships()
+    yield
+    auth.forget_memberships()
+
+
+def test_membership_is_remembered_and_changes_through_services_apply_at_once(remembered, django_assert_max_num_queries):
+    owner, merchant, _ = member_client("owner")
+    admin, _, admin_user = member_client("admin", merchant=merchant)
+    assert admin.get("/api/v1/team/members").status_code == 200
+    with django_assert_max_num_queries(2):  # the membership comes from memory: only the list queries
+        assert admin.get("/api/v1/team/members").status_code == 200
+    membership = admin_user.memberships.get(merchant=merchant)
+    r = owner.patch(f"/api/v1/team/members/{membership.pk}", {"role": "viewer"}, format="json")
+    assert r.status_code == 200
+    assert admin.get("/api/v1/team/members").status_code == 403  # demoted immediately in this process
+    assert owner.delete(f"/api/v1/team/members/{membership.pk}").status_code == 204
+    assert admin.get("/api/v1/merchants/current").status_code == 403  # removed: no store any more
+
+
+def test_remembered_instances_are_copies(remembered):
+    owner, merchant, _ = member_client("owner")
+    bad = owner.patch("/api/v1/merchants/current", {"timezone": "Mars/Olympus", "name": "Changed"}, format="json")
+    assert bad.status_code == 400
+    # a failed update mutated nothing that a later request could see
+    assert owner.get("/api/v1/merchants/current").json()["name"] == merchant.name
+
+
+def test_revocation_stamp_spreads_logout_to_other_processes(
+    settings, tmp_path, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    settings.AUTH_REVOCATION_STAMP = str(tmp_path / "db.revocations")
+    client, _merchant, _user = member_client("owner")
+    other_session, _, _ = member_client("owner")
+    assert client.get("/api/v1/auth/me").status_code == 200
+    auth._stamp_state["signature"] = None
+    assert client.get("/api/v1/auth/me").status_code == 200  # loads the revoked set once
+    # unchanged stamp: the revoked set comes from memory (only the user/membership lookups hit the DB)
+    with django_assert_num_queries(2):
+        assert client.get("/api/v1/auth/me").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):  # the stamp is replaced after commit
+        assert client.post("/api/v1/auth/logout", {}, format="json").status_code == 204
+    assert (tmp_path / "db.revocations").exists()
+    # simulate another worker process: nothing in its local cache, only the stamp changed
+    from django.core.cache import cache
+
+    cache.clear()
+    r = client.get("/api/v1/auth/me")
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "token_revoked"
+    assert other_session.get("/api/v1/auth/me").status_code == 200
+    assert RevokedTokenFamily.objects.count() == 1
+
+
+def test_fast_audit_output_matches_the_serializer():
+    owner, merchant, user = member_client("owner")
+    audit(merchant=merchant, actor=user, action="product.updated", data={"fields": ["price"]}, ip_address="10.0.0.1")
+    audit(merchant=merchant, actor=None, action="system.job", data={})
+    rows = list(selectors.audit_log_rows(merchant=merchant))
+    entries = [AuditLog.objects.select_related("actor").get(pk=row["id"]) for row in rows]
+    assert audit_log_rows_output(rows) == [dict(d) for d in AuditLogOutput(entries, many=True).data]
+    page = owner.get("/api/v1/merchants/current/audit-log").json()["results"]
+    assert {p["action"] for p in page} >= {"product.updated", "system.job"}
+    assert APIClient().get("/api/v1/merchants/current/audit-log").status_code == 401
