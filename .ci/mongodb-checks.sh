@@ -30,4 +30,9 @@ DATABASE_URL="$MONGODB_URL" "$PY" scripts/mongodb_makemigrations.py --check --dr
 step "MongoDB settings: manage.py check with the backend's field validation"
 DATABASE_URL="$MONGODB_URL" "$PY" manage.py check --database default
 
+# The opt-in lane against a real MongoDB replica set: runs the whole suite when
+# KALEEM_TEST_MONGODB_URL is set, otherwise says plainly that it did not run.
+step "MongoDB test lane"
+make -s test-mongodb
+
 step "done"
