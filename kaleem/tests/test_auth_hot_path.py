@@ -48,6 +48,8 @@ def test_revocation_stamp_spreads_logout_to_other_processes(
     settings, tmp_path, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
     settings.AUTH_REVOCATION_STAMP = str(tmp_path / "db.revocations")
+    # embedded default: a process-local cache, so the stamp is what other processes rely on
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     client, _merchant, _user = member_client("owner")
     other_session, _, _ = member_client("owner")
     assert client.get("/api/v1/auth/me").status_code == 200
