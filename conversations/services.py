@@ -375,6 +375,14 @@ def conversation_bot_resume(*, conversation: Conversation) -> bool:
     return bool(changed)
 
 
+def _hand_pending_to_humans(conversation: Conversation) -> None:
+    """Customer messages written while a human owned (or was awaited on) the thread were for the human:
+    the bot must not answer them later, when it gets the conversation back."""
+    Message.objects.filter(
+        conversation_id=conversation.id, direction=Message.Direction.INBOUND, assistant_claimed_at__isnull=True
+    ).update(assistant_claimed_at=timezone.now())
+
+
 def _get(merchant: Any, conversation_id: Any) -> Conversation:
     conversation = Conversation.objects.for_merchant(merchant).filter(id=conversation_id).first()
     if conversation is None:
@@ -398,6 +406,7 @@ def conversation_take_over(*, merchant: Any, actor: Any, conversation_id: Any) -
             assigned_to=actor if getattr(actor, "is_authenticated", False) else None,
             closed_at=None,
         )
+        _hand_pending_to_humans(conversation)
         _audit(merchant=merchant, actor=actor, action="conversation.taken_over", conversation=conversation)
     return conversation
 
@@ -413,6 +422,7 @@ def conversation_release(*, merchant: Any, actor: Any, conversation_id: Any) -> 
             low_confidence_streak=0,
             handoff_reason="",
         )
+        _hand_pending_to_humans(conversation)
         _audit(merchant=merchant, actor=actor, action="conversation.released", conversation=conversation)
     return conversation
 

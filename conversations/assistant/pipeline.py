@@ -101,11 +101,33 @@ GENERIC_SHOPPING_WORDS = frozenset(
 )
 
 
+def _term_known(token: str, terms: frozenset) -> bool:
+    """Exact, or one is a prefix (≥ 3 letters) of the other: light stemming leaves "عبا"/"عباي"."""
+    if token in terms:
+        return True
+    if any(token[:k] in terms for k in range(3, len(token))):
+        return True
+    return len(token) >= 3 and token in _prefixes(terms)
+
+
+_prefix_cache: dict[frozenset, frozenset] = {}
+
+
+def _prefixes(terms: frozenset) -> frozenset:
+    cached = _prefix_cache.get(terms)  # frozensets cache their hash: a cheap lookup
+    if cached is None:
+        cached = frozenset(t[:k] for t in terms for k in range(3, len(t)))
+        if len(_prefix_cache) > 256:
+            _prefix_cache.clear()
+        _prefix_cache[terms] = cached
+    return cached
+
+
 def _mentions_catalog(analysis: Analysis, terms: frozenset) -> bool:
     content = [t for t in analysis.tokens if t not in GENERIC_SHOPPING_WORDS and not t.isdigit()]
     if not content:
         return True  # "show me what you have": browsing is fine
-    return any(t in terms for t in content)
+    return any(_term_known(t, terms) for t in content)
 
 
 def _faq_match(merchant: Any, analysis: Analysis) -> float:

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from merchants.api import views
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("team/members/<uuid:member_id>", views.TeamMemberDetailView.as_view(), name="team-member-detail"),
     path("tokens", views.ApiTokenListView.as_view(), name="api-tokens"),
     path("tokens/<uuid:token_id>", views.ApiTokenDetailView.as_view(), name="api-token-detail"),
+    path("", include("merchants.api.knowledge_urls")),
 ]

@@ -19,7 +19,7 @@ POLICY_FIELDS = ("kind", "title", "body", "language", "key")
 FAQ_FIELDS = ("question", "answer", "language", "key")
 
 
-def _max_document_bytes() -> int:
+def max_document_bytes() -> int:
     return int(getattr(settings, "KNOWLEDGE_DOCUMENT_MAX_BYTES", 5 * 1_048_576))
 
 
@@ -119,7 +119,7 @@ def document_upload(
 ) -> KnowledgeDocument:
     """Store the upload; text extraction and chunking happen in the outbox handler (state: processing)."""
     content_type = document_type(filename)
-    limit = _max_document_bytes()
+    limit = max_document_bytes()
     if len(data) > limit:
         raise ApplicationError(
             f"The document is too large ({len(data)} bytes); the limit is {limit} bytes.",
