@@ -1,8 +1,10 @@
+import io
 import re
 import uuid
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse
 
 from kaleem.core.errors import error_response
@@ -41,13 +43,31 @@ class BodySizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = self.limit_for(request)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return error_response(400, "Invalid Content-Length header.")
-        if length > self.limit_for(request):
-            return error_response(413, f"Request body too large (limit {self.limit_for(request)} bytes).")
+        if length > limit:
+            return error_response(413, f"Request body too large (limit {limit} bytes).")
+        if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # no length to check up front (gunicorn passes chunked bodies through): read at most
+            # limit + 1 bytes now, so an endless body can never be buffered by the view
+            if not self._buffer_unsized_body(request, limit):
+                return error_response(413, f"Request body too large (limit {limit} bytes).")
         return self.get_response(request)
+
+    @staticmethod
+    def _buffer_unsized_body(request: HttpRequest, limit: int) -> bool:
+        stream = request.META.get("wsgi.input")
+        if stream is None:
+            return True
+        data = stream.read(limit + 1)
+        if len(data) > limit:
+            return False
+        request._stream = LimitedStream(io.BytesIO(data), len(data))  # Django reads the body from here
+        request.META["CONTENT_LENGTH"] = str(len(data))
+        return True
 
     @staticmethod
     def limit_for(request: HttpRequest) -> int:

@@ -1,5 +1,6 @@
 """API conventions every endpoint shares: error envelope, bad bodies, request ids, X-Merchant, pagination."""
 
+import io
 import json
 
 import pytest
@@ -157,3 +158,42 @@ def test_cursor_pagination_walks_every_row_once():
     bad = owner.get("/api/v1/merchants/current/audit-log?cursor=garbage")
     assert bad.status_code == 404
     assert bad.json()["error"]["code"] == "not_found"
+
+
+def _chunked_request(body: bytes):
+    from django.core.handlers.wsgi import WSGIRequest
+
+    environ = {
+        "REQUEST_METHOD": "PATCH",
+        "PATH_INFO": "/api/v1/merchants/current",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "CONTENT_TYPE": "application/json",
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.input_terminated": True,  # what gunicorn sets for chunked bodies
+        "wsgi.url_scheme": "http",
+    }
+    return WSGIRequest(environ)
+
+
+def test_chunked_body_without_length_is_bounded(settings):
+    from kaleem.middleware import BodySizeLimitMiddleware
+
+    settings.API_MAX_BODY_BYTES = 1024
+    seen = {}
+
+    def view(request):
+        seen["body"] = request.body
+        from django.http import HttpResponse
+
+        return HttpResponse(status=204)
+
+    middleware = BodySizeLimitMiddleware(view)
+    huge = middleware(_chunked_request(b"x" * 5000))
+    assert huge.status_code == 413
+    assert json.loads(huge.content)["error"]["code"] == "payload_too_large"
+    assert "body" not in seen
+    ok = middleware(_chunked_request(b'{"description": "fine"}'))
+    assert ok.status_code == 204
+    assert seen["body"] == b'{"description": "fine"}'
