@@ -1,5 +1,16 @@
-"""Catalog models. Products live in products.py; commerce (carts, orders) joins later as commerce.py."""
+"""Catalog models. Products live in products.py; commerce (carts, orders) in commerce.py."""
 
+from catalog.models.commerce import Cart, CartItem, Order, OrderItem, OrderStatusHistory
 from catalog.models.products import Category, ImportJob, Product, Synonym
 
-__all__ = ["Category", "ImportJob", "Product", "Synonym"]
+__all__ = [
+    "Cart",
+    "CartItem",
+    "Category",
+    "ImportJob",
+    "Order",
+    "OrderItem",
+    "OrderStatusHistory",
+    "Product",
+    "Synonym",
+]

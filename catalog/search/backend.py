@@ -107,7 +107,24 @@ def _ensure_collection(name: str, *, kind: str, dimension: int) -> None:
                     raise
             if _layout() == "shared":
                 _create_payload_indexes(client, name, kind)
+        _tune_local_storage(name)
         _known_collections.add(name)
+
+
+def _tune_local_storage(name: str) -> None:
+    """Local mode persists every point with its own SQLite commit (one fsync each: ~50 points/s on this disk
+    under load). WAL + synchronous=NORMAL turns those commits into log appends. The vector index is derived
+    data — `manage.py reindex_catalog` rebuilds it — so the weaker durability on power loss is acceptable."""
+    if settings.QDRANT_URL:
+        return
+    try:
+        collection = qdrant_client()._client.collections.get(name)
+        storage = getattr(getattr(collection, "storage", None), "storage", None)
+        if storage is not None:
+            storage.execute("PRAGMA journal_mode=WAL")
+            storage.execute("PRAGMA synchronous=NORMAL")
+    except Exception:  # internals of qdrant-client's local mode: an optimisation only, never a failure
+        logger.debug("could not tune local Qdrant storage for %s", name, exc_info=True)
 
 
 def _create_payload_indexes(client: Any, name: str, kind: str) -> None:
@@ -126,6 +143,7 @@ def _exists(name: str) -> bool:
     if name in _known_collections:
         return True
     if qdrant_client().collection_exists(name):
+        _tune_local_storage(name)
         _known_collections.add(name)
         return True
     return False
@@ -265,7 +283,9 @@ def _mirror_for(name: str) -> _Mirror | None:
     client = qdrant_client()
     info = client.get_collection(name)
     count = client.count(name, exact=True).count
-    if count < getattr(settings, "VECTOR_MIRROR_MIN_POINTS", 2000):
+    # Local-mode query_points evaluates payload filters in Python per point (~0.2 ms each: 120 ms at 600
+    # points), so by default every local search goes through the mirror.
+    if count < getattr(settings, "VECTOR_MIRROR_MIN_POINTS", 0):
         return None
     with _mirrors_lock:
         if name in _mirrors:
