@@ -1,6 +1,7 @@
 """Context every dashboard page needs (store switcher, navigation, unread badge), computed lazily so
 pages that do not render the shell pay nothing."""
 
+import functools
 from typing import Any
 
 from django.http import HttpRequest
@@ -59,5 +60,7 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
         "dashboard_can_manage": bool(role) and role_at_least(role, Role.ADMIN),
         "dashboard_can_reply": bool(role) and role_at_least(role, Role.AGENT),
         "current_role_label": ROLE_LABELS.get(role, "") if role else "",
-        "dashboard_unread": SimpleLazyObject(lambda: _unread_count(membership) if membership else 0),
+        # a callable (templates call it, once thanks to the cache) rather than a lazy proxy:
+        # the Arabic plural formula needs a real int (n % 100)
+        "dashboard_unread": functools.cache(lambda: _unread_count(membership) if membership else 0),
     }

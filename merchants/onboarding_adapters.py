@@ -201,8 +201,15 @@ def webchat_snippet(*, merchant: Any, request: HttpRequest) -> dict[str, Any] | 
 
 def meta_setup(*, merchant: Any) -> list[dict[str, Any]]:
     """What to paste into the Meta app: callback URL and verify token per Meta channel."""
+    from merchants.channel_views import KIND_LABELS
+
     return [
-        {"channel": c, "callback_url": webhook_url(c), "verify_token": c.credential("verify_token")}
+        {
+            "channel": c,
+            "kind_label": KIND_LABELS.get(c.kind, c.kind),
+            "callback_url": webhook_url(c),
+            "verify_token": c.credential("verify_token"),
+        }
         for c in channel_list(merchant=merchant)
         if getattr(c, "is_meta", False)
     ]

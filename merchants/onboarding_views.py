@@ -144,7 +144,13 @@ class OnboardingStepView(DashboardPage):
     # --- channel
     def context_channel(self, context: dict[str, Any]) -> None:
         context["channels_available"] = adapters.channels_available()
-        context["channels"] = adapters.channel_list(merchant=self.merchant)
+        from merchants.channel_views import KIND_LABELS, STATUS_LABELS
+
+        channels = adapters.channel_list(merchant=self.merchant)
+        for c in channels:
+            c.kind_label = KIND_LABELS.get(c.kind, c.kind)
+            c.status_label = STATUS_LABELS.get(c.status, c.status)
+        context["channels"] = channels
         context["webchat"] = adapters.webchat_snippet(merchant=self.merchant, request=self.request)
         context["meta_kinds"] = adapters.META_KIND_LABELS
         context["meta_setup"] = adapters.meta_setup(merchant=self.merchant)

@@ -8,7 +8,9 @@ from merchants import channel_views, knowledge_views, onboarding_views, views
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            template_name="registration/login.html", redirect_authenticated_user=True, next_page="dashboard-home"
+        ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),

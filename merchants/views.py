@@ -335,6 +335,39 @@ class ApiTokensView(DashboardPage):
         return response
 
 
+AUDIT_LABELS = {
+    "merchant.registered": gettext_lazy("Store created"),
+    "merchant.updated": gettext_lazy("Store profile changed"),
+    "member.added": gettext_lazy("Member invited"),
+    "member.role_changed": gettext_lazy("Member role changed"),
+    "member.removed": gettext_lazy("Member removed"),
+    "api_token.created": gettext_lazy("API token created"),
+    "api_token.revoked": gettext_lazy("API token revoked"),
+    "conversation.taken_over": gettext_lazy("Conversation taken over"),
+    "conversation.released": gettext_lazy("Conversation released to the assistant"),
+    "conversation.closed": gettext_lazy("Conversation closed"),
+    "conversation.assigned": gettext_lazy("Conversation assigned"),
+    "conversation.agent_replied": gettext_lazy("Agent replied"),
+    "conversation.note_added": gettext_lazy("Private note added"),
+    "contact.deleted": gettext_lazy("Customer data deleted"),
+    "knowledge.policy_created": gettext_lazy("Policy added"),
+    "knowledge.policy_updated": gettext_lazy("Policy changed"),
+    "knowledge.policy_deleted": gettext_lazy("Policy deleted"),
+    "knowledge.faq_created": gettext_lazy("FAQ added"),
+    "knowledge.faq_updated": gettext_lazy("FAQ changed"),
+    "knowledge.faq_deleted": gettext_lazy("FAQ deleted"),
+    "knowledge.document_uploaded": gettext_lazy("Document uploaded"),
+    "knowledge.document_updated": gettext_lazy("Document changed"),
+    "knowledge.document_deleted": gettext_lazy("Document deleted"),
+    "channel.created": gettext_lazy("Channel connected"),
+    "channel.enabled": gettext_lazy("Channel enabled"),
+    "channel.disabled": gettext_lazy("Channel disabled"),
+    "channel.appearance_updated": gettext_lazy("Widget appearance changed"),
+    "dead_letter.replayed": gettext_lazy("Failed send replayed"),
+    "dead_letter.discarded": gettext_lazy("Failed send discarded"),
+}
+
+
 class AuditLogView(DashboardPage):
     template_name = "merchants/settings/audit.html"
     nav_section = "audit"
@@ -348,5 +381,7 @@ class AuditLogView(DashboardPage):
         if form.is_valid() and form.cleaned_data.get("action"):
             entries = entries.filter(action__startswith=form.cleaned_data["action"].strip())
         page = Paginator(entries, self.page_size).get_page(self.request.GET.get("page"))
+        for entry in page.object_list:
+            entry.label = AUDIT_LABELS.get(entry.action, "")
         context.update(form=form, page=page, entries=page.object_list)
         return context
