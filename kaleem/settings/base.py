@@ -140,6 +140,8 @@ CELERY_BEAT_SCHEDULE = {
     # ops (kaleem/worker_metrics.py): keep hot reads in L2 for every replica; sample queue depth
     "cache-warm": {"task": "kaleem.cache_warm", "schedule": env.float("CACHE_WARM_INTERVAL", default=60.0)},
     "queue-backlog-sample": {"task": "kaleem.queue_backlog_sample", "schedule": 15.0},
+    # catalog: re-index products whose outbox event died (index_state pending/failed)
+    "catalog-index-sweep": {"task": "catalog.index_sweep", "schedule": 300.0},
 }
 CELERY_INCLUDE = ["kaleem.worker_metrics"]  # ops tasks + the worker /metrics server signals
 CELERY_QUEUE_NAMES = ["default", "webhooks", "outbox", "embeddings", "assistant"]
