@@ -71,7 +71,12 @@ class Channel(TenantModel):
     def credentials(self) -> dict[str, Any]:
         if not self.credentials_encrypted:
             return {}
-        return json.loads(self.credentials_encrypted)
+        cached = self.__dict__.get("_credentials_cache")
+        if cached is not None and cached[0] == self.credentials_encrypted:
+            return dict(cached[1])
+        value = json.loads(self.credentials_encrypted)
+        self.__dict__["_credentials_cache"] = (self.credentials_encrypted, value)
+        return dict(value)
 
     @credentials.setter
     def credentials(self, value: dict[str, Any]) -> None:

@@ -1,5 +1,7 @@
+import time
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from channels.models import Channel, DeadLetter, WhatsAppTemplate
@@ -17,9 +19,30 @@ def channel_get(*, merchant: Any, channel_id: Any) -> Channel:
     return channel
 
 
+_webhook_channels: dict[tuple[str, str], tuple[float, Channel]] = {}
+_WEBHOOK_CACHE_MAX = 10_000
+
+
 def channel_for_webhook(*, kind: str, public_key: str) -> Channel | None:
-    """The hot-path lookup: by the unique public key, and the kind in the URL must match."""
-    return Channel.objects.filter(public_key=public_key, kind=kind).first()
+    """The hot-path lookup: by the unique public key, and the kind in the URL must match.
+
+    Found channels are kept per process for WEBHOOK_CHANNEL_CACHE_SECONDS (default 5 s) so a busy
+    channel costs no query per delivery; a disabled channel or a new app secret applies within
+    that delay. Unknown keys are never cached (no memory growth from probes)."""
+    ttl = float(getattr(settings, "WEBHOOK_CHANNEL_CACHE_SECONDS", 5.0))
+    key = (kind, public_key)
+    now = time.monotonic()
+    if ttl > 0:
+        hit = _webhook_channels.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+    channel = Channel.objects.filter(public_key=public_key, kind=kind).first()
+    if channel is not None and ttl > 0:
+        channel.credentials  # noqa: B018 - decrypt once, outside the per-request path
+        if len(_webhook_channels) >= _WEBHOOK_CACHE_MAX:
+            _webhook_channels.clear()
+        _webhook_channels[key] = (now + ttl, channel)
+    return channel
 
 
 def dead_letter_list(*, merchant: Any, channel: Channel | None = None, state: str | None = None) -> QuerySet:

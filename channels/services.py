@@ -269,6 +269,14 @@ def webhook_ingest(
 
 def _insert_new(rows: list[WebhookEvent]) -> set[uuid.UUID]:
     """Insert, skipping rows whose (channel, provider_event_id) exists; returns ids inserted."""
+    if len(rows) == 1 and not connection.in_atomic_block:
+        # the common case (one message per delivery) in autocommit: one INSERT round trip, a
+        # duplicate is the unique constraint answering — no transaction is left broken
+        try:
+            rows[0].save(force_insert=True)
+        except IntegrityError:
+            return set()
+        return {rows[0].id}
     if connection.features.supports_ignore_conflicts:
         WebhookEvent.objects.bulk_create(rows, ignore_conflicts=True)
         if len(rows) == 1:

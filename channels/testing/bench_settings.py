@@ -7,4 +7,9 @@ from kaleem.settings.base import env
 SSRF_ALLOW_PRIVATE = True
 ASSISTANT_QUIET_PERIOD_SECONDS = env.float("ASSISTANT_QUIET_PERIOD_SECONDS", default=1.2)
 QDRANT_PATH = env("QDRANT_PATH", default=":memory:")
-LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "ERROR", "handlers": []}}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"level": "ERROR", "handlers": ["console"]},
+}

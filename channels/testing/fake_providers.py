@@ -162,9 +162,9 @@ class FakeProviders:
         if scripted is None or scripted.status == 0:  # 0 = let this one through
             return False
         if scripted.hang:
+            # a hung request is never accepted: by the time it would answer the client gave up
             time.sleep(scripted.hang)
-            if scripted.status == 200:
-                return False
+            scripted = Scripted(504)
         status = scripted.status
         headers = {"Retry-After": str(scripted.retry_after)} if scripted.retry_after is not None else {}
         if scripted.body is not None:
