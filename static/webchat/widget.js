@@ -201,6 +201,7 @@
     moreBtn.textContent = t("earlier");
     typingLabel.textContent = t("typing");
     renderBanner();
+    if (S.greeting) greet(S.cfg);
     S.order.forEach(function (id) { var m = S.msgs[id]; if (m && m.node) renderMeta(m); });
   }
   function followLanguage(m) {
@@ -248,6 +249,7 @@
     var card = attr(el("article", "k-card"), { "aria-label": String(p.title || "") });
     var src = p.image_url && safeUrl(p.image_url);
     var fig = el("div", "k-img");
+    fig.appendChild(svg("M7 7V6a5 5 0 0 1 10 0v1h3l-1 14H5L4 7zm2 0h6V6a3 3 0 0 0-6 0z", 40));
     if (src) {
       var im = attr(el("img"), { src: src, alt: String(p.title || ""), loading: "lazy", decoding: "async" });
       im.addEventListener("error", function () { im.remove(); });
@@ -337,6 +339,7 @@
   function atBottom() { return log.scrollHeight - log.scrollTop - log.clientHeight < 80; }
   function scrollEnd() { log.scrollTop = log.scrollHeight; }
 
+  var RANK = { failed: 0, sending: 1, sent: 2, delivered: 3 };
   // Insert or update one message; returns true when it is new.
   function upsert(m, opts) {
     opts = opts || {};
@@ -344,8 +347,10 @@
     var existing = S.msgs[key] || (m.client_id && S.msgs[m.client_id]);
     if (existing) {
       if (m.id && !S.msgs[m.id]) { S.msgs[m.id] = existing; }
+      var had = existing.state;
       for (var k in m) if (m.hasOwnProperty(k)) existing[k] = m[k];
-      if (existing.direction === "in" && existing.state !== "failed") existing.state = m.state || existing.state || "sent";
+      // Never move a visitor message backwards (the reply may arrive before the POST answer).
+      if (existing.direction === "in") existing.state = (RANK[had] || 0) >= (RANK[m.state] || 0) && had !== "failed" ? had : (m.state || had || "sent");
       if (existing.node) renderMeta(existing);
       return false;
     }
@@ -372,6 +377,7 @@
   }
   function received(m, live) {
     if (m.cursor && (!S.cursor || m.cursor > S.cursor)) S.cursor = m.cursor;
+    var stick = atBottom();
     var isNew = upsert(m);
     if (!isNew) return;
     if (m.direction === "out") {
@@ -384,6 +390,7 @@
         if (!S.open) announcer.textContent = t("newmsg") + ": " + String(m.text || "").slice(0, 140);
       }
       renderChips();
+      if (stick) scrollEnd();  // the chips row just took some of the log's height
     } else if (m.direction === "in") {
       followLanguage(m);
     }
@@ -650,9 +657,13 @@
     var g = cfg.greeting;
     var text = typeof g === "string" ? g : (g && (g[S.locale] || g.ar || g.en)) || "";
     if (!text) return;
-    var node = renderMessage({ id: "greeting", direction: "out", sender: "assistant", text: text, elements: [], created_at: new Date().toISOString() });
+    var old = S.greeting;
+    S.greetingAt = S.greetingAt || new Date().toISOString();
+    var node = renderMessage({ id: "greeting", direction: "out", sender: "assistant", text: text, elements: [], created_at: S.greetingAt });
     node.classList.add("k-greeting");
-    log.appendChild(node);
+    S.greeting = node;
+    if (old && old.parentNode) old.parentNode.replaceChild(node, old);
+    else log.insertBefore(node, moreBtn.nextSibling);
   }
   // Calls queued before the script loaded: window.Kaleem = {q: [["open"], ["identify", {...}]]}
   if (prev && prev.q && prev.q.forEach) prev.q.forEach(function (c) { if (api[c[0]]) api[c[0]].apply(api, c.slice(1)); });
@@ -701,8 +712,8 @@
       ".k-carousel{display:flex;gap:10px;overflow-x:auto;scroll-snap-type:x mandatory;padding:6px 2px 8px;max-width:100%;margin-top:6px}",
       ".k-msg:has(.k-carousel){max-width:100%}",
       ".k-card{flex:0 0 168px;scroll-snap-align:start;border:1px solid #e2e8f0;border-radius:12px;overflow:hidden;background:#fff;display:flex;flex-direction:column}",
-      ".k-img{height:120px;background:#f8fafc}",
-      ".k-img img{width:100%;height:100%;object-fit:cover;display:block}",
+      ".k-img{height:120px;background:#f1f5f9;position:relative;display:flex;align-items:center;justify-content:center;color:#cbd5e1}",
+      ".k-img img{position:absolute;inset:0;width:100%;height:100%;object-fit:cover;display:block;background:#f1f5f9}",
       ".k-ctitle{font-size:13px;font-weight:600;margin:8px 10px 4px;line-height:1.3;display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden;min-height:34px}",
       ".k-crow{display:flex;justify-content:space-between;align-items:center;gap:4px;margin:0 10px 8px;flex-wrap:wrap}",
       ".k-price{font-weight:700;font-size:13px}",
