@@ -76,6 +76,7 @@ def channel_create(
     if kind not in ChannelKind.values:
         raise ApplicationError("Unknown channel kind.", code="invalid", fields={"kind": ["Unknown kind."]})
     creds = _clean_credentials(kind, credentials or {})
+    _check_base_url(provider_base_url)
     if kind in (ChannelKind.WHATSAPP, ChannelKind.MESSENGER, ChannelKind.INSTAGRAM):
         creds.setdefault("verify_token", secrets.token_urlsafe(24))
     if kind == ChannelKind.TELEGRAM:
@@ -137,11 +138,24 @@ def channel_update(
         merged = {**channel.credentials, **{k: v for k, v in credentials.items() if v not in (None, "")}}
         channel.credentials = _clean_credentials(channel.kind, merged)
     if provider_base_url is not None:
+        _check_base_url(provider_base_url)
         channel.provider_base_url = provider_base_url
     if settings is not None:
         channel.settings = settings
     channel.save()
     return channel
+
+
+def _check_base_url(url: str) -> None:
+    """A merchant-supplied provider URL must not reach our internal network (SSRF)."""
+    if not url:
+        return
+    from kaleem.ssrf import UnsafeURLError, assert_public_url
+
+    try:
+        assert_public_url(url)
+    except UnsafeURLError as exc:
+        raise ApplicationError(exc.message, code="invalid", fields={"provider_base_url": [exc.message]}) from exc
 
 
 def webhook_url(*, channel: Channel, base_url: str) -> str:
@@ -527,7 +541,11 @@ def outbox_message_outbound(event: Any) -> None:
     from channels.tasks import deliver_message
 
     payload = event.payload or {}
-    deliver_message.delay(str(payload.get("message_id")), str(payload.get("channel_id") or ""))
+    message_id, channel_id = str(payload.get("message_id")), str(payload.get("channel_id") or "")
+    if Channel.objects.filter(id=channel_id, kind=ChannelKind.WEBCHAT).exists():
+        message_deliver(message_id=message_id)  # a local publish: no provider call to isolate
+        return
+    deliver_message.delay(message_id, channel_id)
 
 
 def _publish_webchat(message: Any) -> None:

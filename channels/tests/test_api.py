@@ -214,3 +214,12 @@ def test_dead_letter_admin_replay_action(admin_client, fake):
     dead = DeadLetter.objects.create(merchant=channel.merchant, channel=channel, error="x")
     response = admin_client.get("/admin/channels/deadletter/")
     assert response.status_code == 200 and str(dead.id)[:8] in response.content.decode()
+
+
+def test_provider_base_url_to_internal_network_refused(owner, fake, settings):
+    settings.SSRF_ALLOW_PRIVATE = False
+    client, _, _ = owner
+    for url in ("http://127.0.0.1:6379", "http://169.254.169.254/latest", "http://10.0.0.5", "file:///etc/passwd"):
+        response = _create(client, fake, provider_base_url=url)
+        assert response.status_code == 400, url
+    assert not Channel.objects.exists()

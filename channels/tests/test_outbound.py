@@ -256,3 +256,11 @@ def test_agent_note_is_never_sent(fake, django_capture_on_commit_callbacks):
     )
     assert message_deliver(message_id=note.id) == "skipped"
     assert fake.sends_for("telegram") == []
+
+
+def test_webchat_reply_is_published_not_sent_to_a_provider(fake, django_capture_on_commit_callbacks):
+    channel = make_channel("webchat", fake)
+    message = _reply(django_capture_on_commit_callbacks, _conversation(channel, "visitor-1"))
+    assert message.delivery_status == "sent"  # handed to the widget's live stream
+    assert fake.calls == []
+    assert not OutboundDelivery.objects.filter(message_id=message.id).exists()
