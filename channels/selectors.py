@@ -1,9 +1,9 @@
 import time
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 
+from channels.conf import setting
 from channels.models import Channel, DeadLetter, WhatsAppTemplate
 from kaleem.core.errors import NotFoundError
 
@@ -29,7 +29,7 @@ def channel_for_webhook(*, kind: str, public_key: str) -> Channel | None:
     Found channels are kept per process for WEBHOOK_CHANNEL_CACHE_SECONDS (default 5 s) so a busy
     channel costs no query per delivery; a disabled channel or a new app secret applies within
     that delay. Unknown keys are never cached (no memory growth from probes)."""
-    ttl = float(getattr(settings, "WEBHOOK_CHANNEL_CACHE_SECONDS", 5.0))
+    ttl = float(setting("WEBHOOK_CHANNEL_CACHE_SECONDS", 5.0))
     key = (kind, public_key)
     now = time.monotonic()
     if ttl > 0:

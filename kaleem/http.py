@@ -50,7 +50,11 @@ class CircuitOpenError(ProviderError):
 
 
 def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
+    """Django setting, else environment variable, else the default."""
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    raw = os.environ.get(name)
+    return default if raw is None else type(default)(raw)
 
 
 _local = threading.local()
