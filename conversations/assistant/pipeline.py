@@ -162,13 +162,19 @@ def run_turn(
     language_hint: str = "",
     has_attachments: bool = False,
     use_llm: bool = True,
+    contact: Any = None,
+    conversation_id: Any = None,
+    turn_id: str | None = None,
 ) -> TurnResult:
+    """One turn. `contact`/`conversation_id`/`turn_id` are passed to commerce (order ownership checks,
+    idempotent checkout); the simulator and the evaluation leave them empty."""
     started = time.perf_counter()
     state = dict(state or {})
     streak = int(state.get("low_conf_streak", 0))
     cleaned = _strip_markup(text)[:MAX_ANALYSED_CHARS]
     analysis = analyse(cleaned, language_hint=language_hint or state.get("language", ""))
     language = analysis.language or "ar"
+    context = {"contact": contact, "conversation_id": conversation_id, "turn_id": turn_id}
     result = _dispatch(
         merchant=merchant,
         analysis=analysis,
@@ -176,6 +182,7 @@ def run_turn(
         language=language,
         has_attachments=has_attachments,
         use_llm=use_llm,
+        context=context,
     )
     result.state["language"] = language
     if result.outcome == "answered":
@@ -213,7 +220,14 @@ def run_turn(
 
 
 def _dispatch(
-    *, merchant: Any, analysis: Analysis, state: dict, language: str, has_attachments: bool, use_llm: bool
+    *,
+    merchant: Any,
+    analysis: Analysis,
+    state: dict,
+    language: str,
+    has_attachments: bool,
+    use_llm: bool,
+    context: dict,
 ) -> TurnResult:
     def make(intent: str, confidence: float, text: str, elements: list | None = None, **kw: Any) -> TurnResult:
         return TurnResult(
@@ -236,12 +250,27 @@ def _dispatch(
             [replies.quick_reply("qr_new", language), replies.quick_reply("qr_shipping", language)],
         )
 
+    from conversations.assistant.seams import NotAvailable, cart_action, commerce_pending
+
+    # A commerce dialogue in progress (checkout question asked, or a cart button): commerce answers.
+    if commerce_pending(state, analysis.raw):
+        try:
+            outcome = cart_action(
+                merchant=merchant, action="reply", state=state, text=analysis.raw, language=language, **context
+            )
+        except NotAvailable:
+            outcome = {"handled": False}
+        if outcome.get("handled", True) and outcome.get("text"):
+            return make("checkout", 0.95, outcome["text"], outcome.get("elements", []), intent_source="context")
+
     # A pending question from the previous turn (we asked for the order number).
     if state.get("pending") == "order_number":
         number = _ORDER_NUMBER.search(analysis.raw)
         if number:
             state.pop("pending", None)
-            return _order_answer(merchant=merchant, number=number.group(1), language=language, make=make)
+            return _order_answer(
+                merchant=merchant, number=number.group(1), language=language, make=make, contact=context["contact"]
+            )
         state.pop("pending", None)
 
     vector = _embed(analysis.classifier_text)
@@ -303,14 +332,18 @@ def _dispatch(
         if not number:
             state["pending"] = "order_number"
             return make(name, confidence, replies.say("order_ask_number", language), intent_source=intent.source)
-        result = _order_answer(merchant=merchant, number=number.group(1), language=language, make=make)
+        result = _order_answer(
+            merchant=merchant, number=number.group(1), language=language, make=make, contact=context["contact"]
+        )
         result.confidence = confidence
         return result
     if name in ("cart_add", "cart_view", "checkout"):
-        from conversations.assistant.seams import NotAvailable, cart_action
-
         try:
-            outcome = cart_action(merchant=merchant, action=name, state=state)
+            outcome = cart_action(
+                merchant=merchant, action=name, state=state, text=analysis.raw, language=language, **context
+            )
+            if not outcome.get("text"):
+                raise NotAvailable(name)
             return make(
                 name, confidence, outcome.get("text", ""), outcome.get("elements", []), intent_source=intent.source
             )
@@ -382,11 +415,11 @@ def _dispatch(
     )
 
 
-def _order_answer(*, merchant: Any, number: str, language: str, make: Any) -> TurnResult:
+def _order_answer(*, merchant: Any, number: str, language: str, make: Any, contact: Any = None) -> TurnResult:
     from conversations.assistant.seams import NotAvailable, order_lookup
 
     try:
-        order = order_lookup(merchant=merchant, order_number=number)
+        order = order_lookup(merchant=merchant, order_number=number, contact=contact, language=language)
     except NotAvailable:
         return make(
             "order_status",

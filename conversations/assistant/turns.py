@@ -78,6 +78,9 @@ def conversation_turn_process(*, conversation_id: Any, message_id: Any) -> str:
             state=state,
             language_hint=conversation.language,
             has_attachments=bool(message.attachments),
+            contact=conversation.contact,
+            conversation_id=conversation.id,
+            turn_id=str(message.id),
         )
         state = result.state
         Message.objects.filter(id=message.id).update(intent=result.intent, confidence=result.confidence)

@@ -123,6 +123,34 @@ def test_order_status_asks_for_the_number_then_answers_honestly(store):
     assert "778812" in second.reply.text and second.outcome == "fallback"
 
 
-def test_cart_is_honestly_not_available_yet(store):
-    result = turn(store, "حطه في السلة")
-    assert result.intent == "cart_add" and result.gap_reason == "not_available"
+def test_cart_goes_through_the_commerce_seam(store):
+    shown = turn(store, "عندكم عبايات؟")
+    added = turn(store, "حطه في السلة", shown.state)
+    assert added.intent == "cart_add" and added.reply.text
+    cart = turn(store, "وش في سلتي؟", added.state)
+    assert cart.intent == "cart_view" and cart.reply.text
+
+
+def test_unknown_order_number_is_not_invented(store):
+    result = turn(store, "وين طلبي رقم K-99999؟")
+    assert result.intent == "order_status" and result.outcome == "fallback"
+    assert "K-99999" in result.reply.text
+
+
+def test_checkout_dialogue_runs_through_commerce_then_order_status(store):
+    state = {}
+    for text in [
+        "عندكم عبايات؟",
+        "حطه في السلة",
+        "ابي أكمل الطلب",
+        "محمد العتيبي",
+        "0551234567",
+        "الرياض",
+        "حي النرجس",
+        "نعم",
+    ]:
+        result = turn(store, text, state)
+        state = result.state
+    number = re.search(r"K-\d+", result.reply.text).group(0)
+    status = turn(store, f"وين طلبي رقم {number}؟")
+    assert status.intent == "order_status" and number in status.reply.text and status.outcome == "answered"
