@@ -97,6 +97,19 @@ def _wait_ready(url: str, timeout: float = 30.0) -> None:
     raise RuntimeError(f"server did not become ready: {url}")
 
 
+def _worker_cpu_seconds(master_pid: int) -> float:
+    """User+system CPU seconds used so far by the gunicorn workers (children of the master).
+
+    CPU per request does not depend on how busy the rest of the machine is, unlike requests/s."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def _wrk(url: str, *, connections: int, duration: int, headers: dict[str, str], lua: Path) -> dict:
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "-s", str(lua)]
     for name, value in headers.items():
@@ -192,15 +205,20 @@ def main() -> int:
         for path, headers in ((BARE_PATH, {}), (LIST_PATH, auth)):  # warm both workers
             _wrk(f"{base}{path}", connections=4, duration=2, headers=headers, lua=lua)
         results = {}
+        load_before = os.getloadavg()[0]
         for name, path, headers in (("bare", BARE_PATH, {}), ("list", LIST_PATH, auth)):
-            results[name] = {
-                "throughput": _wrk(
-                    f"{base}{path}", connections=args.connections, duration=args.duration, headers=headers, lua=lua
-                ),
-                "latency": _wrk(
-                    f"{base}{path}", connections=args.latency_clients, duration=args.duration, headers=headers, lua=lua
-                ),
-            }
+            cpu_before = _worker_cpu_seconds(server.pid)
+            throughput = _wrk(
+                f"{base}{path}", connections=args.connections, duration=args.duration, headers=headers, lua=lua
+            )
+            throughput["worker_cpu_ms_per_request"] = round(
+                (_worker_cpu_seconds(server.pid) - cpu_before) * 1000 / max(throughput["requests"], 1), 3
+            )
+            latency = _wrk(
+                f"{base}{path}", connections=args.latency_clients, duration=args.duration, headers=headers, lua=lua
+            )
+            results[name] = {"throughput": throughput, "latency": latency}
+        load_after = os.getloadavg()[0]
     finally:
         if server is not None:
             server.send_signal(signal.SIGTERM)
@@ -228,8 +246,15 @@ def main() -> int:
         f"list / bare throughput: {ratio:.1%} (target ≥ 25 %)   list p95 @ {args.latency_clients} clients: "
         f"{p95:.2f} ms (target ≤ 15 ms)"
     )
+    cpu_bare = results["bare"]["throughput"]["worker_cpu_ms_per_request"]
+    cpu_list = results["list"]["throughput"]["worker_cpu_ms_per_request"]
+    print(
+        f"gunicorn worker CPU per request: bare {cpu_bare:.3f} ms, list {cpu_list:.3f} ms "
+        f"(CPU-cost ratio {cpu_bare / cpu_list:.1%}); 1-min load average {load_before:.1f} -> {load_after:.1f} "
+        f"on {os.cpu_count()} cores shared with other processes"
+    )
     if args.json:
-        print(json.dumps({"results": results, "ratio": ratio}, indent=2))
+        print(json.dumps({"results": results, "ratio": ratio, "load": [load_before, load_after]}, indent=2))
     return 0 if ratio >= 0.25 and p95 <= 15 else 1
 
 
