@@ -322,8 +322,8 @@ def test_instagram_image_dm(client, fake, django_capture_on_commit_callbacks):
 def test_media_url_to_private_address_refused_when_ssrf_guard_on(
     client, fake, settings, django_capture_on_commit_callbacks
 ):
+    channel = make_channel("instagram", fake)  # our fake lives on loopback: created while allowed
     settings.SSRF_ALLOW_PRIVATE = False
-    channel = make_channel("instagram", fake)
     with django_capture_on_commit_callbacks(execute=True):
         assert post_meta(client, channel, ig_image("http://169.254.169.254/latest/meta-data")).status_code == 200
     message = _inbound(channel).get()
