@@ -32,8 +32,8 @@ WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=kaleem:kaleem /src /app
 USER 10001:10001
-EXPOSE 8000 9101
+EXPOSE 8000 8001 9101
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3).status != 200)"
+  CMD ["python", "compose/healthcheck.py", "http://127.0.0.1:8000/healthz"]
 ENTRYPOINT ["/app/compose/entrypoint.sh"]
 CMD ["gunicorn", "-c", "compose/gunicorn.conf.py", "kaleem.asgi:application"]

@@ -2,10 +2,11 @@
 
     profile = read_through("store_profile", str(merchant.pk), lambda: load(merchant), scope=str(merchant.pk))
 
-Keys are versioned per (namespace, scope): a write bumps the version (`invalidate`), so every process
-stops using old entries without deleting anything (old L2 entries expire by TTL). Processes other than
-the writer see the new version after at most `CACHE_VERSION_TTL` seconds, because L1 keeps the version
-number briefly to answer L1 hits without a Redis round trip.
+Keys are versioned per (namespace, scope): a write bumps the version in Redis (`invalidate`), so every
+process stops using old entries without deleting anything (old L2 entries expire by TTL). The writer
+sees its write at once; other processes after at most `CACHE_VERSION_TTL` seconds, because L1 keeps
+the version number briefly to answer L1 hits without a Redis round trip. While Redis is unreachable a
+write drops the writer's L1 entries and is replayed (INCR) before the next Redis read.
 
 Redis is optional: no URL, or Redis failing, means L1 + loader (the database). A failure opens a short
 circuit (`CACHE_L2_RETRY_SECONDS`) so a dead Redis costs one timeout, not one per read; it is counted in
@@ -123,20 +124,19 @@ class _L2:
             self._down = False
             logger.warning("cache L2 (Redis) answering again", extra={"event": "cache_l2_up"})
         metrics.CACHE_L2_UP.set(1)
-        if self.pending_invalidations:
-            self._replay_invalidations()
 
-    def _replay_invalidations(self) -> None:
+    def replay_invalidations(self) -> None:
+        """INCR the versions this process bumped while Redis was unreachable (raises on failure)."""
         client = self.client()
         if client is None:
             return
         pending, self.pending_invalidations = self.pending_invalidations, set()
         try:
-            for version_key in pending:
+            for version_key in sorted(pending):
                 client.incr(version_key)
-        except Exception as exc:
+        except Exception:
             self.pending_invalidations |= pending
-            self.failed("invalidate", exc)
+            raise
 
     def reset(self) -> None:
         with self._lock:
@@ -148,8 +148,6 @@ class _L2:
 
 _l1 = _L1()
 _l2 = _L2()
-# Versions known only to this process while Redis is unreachable (or absent): bumped on local writes.
-_local_versions: dict[str, int] = {}
 _stats = {"l1_hit": 0, "l1_miss": 0, "l2_hit": 0, "l2_miss": 0}
 
 
@@ -158,25 +156,26 @@ def _version_key(namespace: str, scope: str) -> str:
 
 
 def _version(namespace: str, scope: str) -> str:
-    """The current version of a (namespace, scope), briefly cached in L1."""
+    """The current version of a (namespace, scope), briefly cached in L1. "x" while there is no L2:
+    then only L1 holds entries, and a local write drops them directly."""
     vkey = _version_key(namespace, scope)
-    local = _local_versions.get(vkey, 0)
     cached = _l1.get(vkey)
     if cached is not _MISSING:
-        return f"{cached}.{local}"
-    remote: int | str = "x"  # no L2: the local counter alone orders writes
+        return str(cached)
     client = _l2.client()
-    if client is not None:
-        try:
-            raw = client.get(vkey)
-            remote = int(raw) if raw is not None else 0
-            _l2.succeeded()
-        except Exception as exc:
-            _l2.failed("version", exc)
-            remote = "x"
-    if remote != "x":
-        _l1.set(vkey, remote, float(_setting("CACHE_VERSION_TTL", 2.0)))
-    return f"{remote}.{local}"
+    if client is None:
+        return "x"
+    try:
+        if _l2.pending_invalidations:  # writes made while Redis was away count before any read
+            _l2.replay_invalidations()
+        raw = client.get(vkey)
+        _l2.succeeded()
+    except Exception as exc:
+        _l2.failed("version", exc)
+        return "x"
+    version = int(raw) if raw is not None else 0
+    _l1.set(vkey, version, float(_setting("CACHE_VERSION_TTL", 2.0)))
+    return str(version)
 
 
 def read_through(
@@ -220,7 +219,10 @@ def read_through(
                 return value  # type: ignore[return-value]
         if client is not None:
             _count("l2", "miss")
-    value = loader()
+    return _store(full_key, loader(), client, ttl=ttl, l1_seconds=l1_seconds)
+
+
+def _store(full_key: str, value: Any, client: Any, *, ttl: float | None, l1_seconds: float) -> Any:
     # Store what a reader from L2 would get back, so L1 and L2 hits return the same shapes.
     encoded = json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))
     value = json.loads(encoded)
@@ -230,26 +232,33 @@ def read_through(
             client.set(full_key, encoded, ex=int(ttl if ttl is not None else _setting("CACHE_L2_TTL", 300)))
         except Exception as exc:
             _l2.failed("set", exc)
-    return value  # type: ignore[return-value]
+    return value
+
+
+def refill(namespace: str, key: str, loader: Callable[[], Any], *, scope: str = "global") -> Any:
+    """Load and store an entry without looking it up first (after a write): not counted as a read."""
+    full_key = f"{PREFIX}:{namespace}:{scope}:v{_version(namespace, scope)}:{key}"
+    return _store(full_key, loader(), _l2.client(), ttl=None, l1_seconds=float(_setting("CACHE_L1_TTL", 30.0)))
 
 
 def invalidate(namespace: str, *, scope: str = "global") -> None:
     """Make every entry of (namespace, scope) stale in all processes; call it after the write commits."""
     vkey = _version_key(namespace, scope)
-    _local_versions[vkey] = _local_versions.get(vkey, 0) + 1
     _l1.delete_prefix(f"{PREFIX}:{namespace}:{scope}:")
     _l1.delete_prefix(vkey)
     client = _l2.client()
     if client is None:
-        if _l2.url():
+        if _l2.url():  # Redis configured but unreachable: bump it when it answers again
             _l2.pending_invalidations.add(vkey)
         return
     try:
-        client.incr(vkey)
+        version = client.incr(vkey)
         _l2.succeeded()
     except Exception as exc:
         _l2.pending_invalidations.add(vkey)
         _l2.failed("invalidate", exc)
+        return
+    _l1.set(vkey, int(version), float(_setting("CACHE_VERSION_TTL", 2.0)))  # the writer reads its own write
 
 
 def _count(layer: str, result: str) -> None:
@@ -266,7 +275,6 @@ def reset() -> None:
     """Forget L1, local versions, counters and the circuit state (tests, benchmarks)."""
     _l1.clear()
     _l2.reset()
-    _local_versions.clear()
     for name in _stats:
         _stats[name] = 0
 
@@ -278,6 +286,7 @@ def l2_available() -> bool:
         return False
     try:
         client.ping()
+        _l2.replay_invalidations()
     except Exception as exc:
         _l2.failed("ping", exc)
         return False
@@ -287,16 +296,32 @@ def l2_available() -> bool:
 
 # --- invalidation on write, by model -------------------------------------------------------------
 
-_invalidations: dict[str, list[tuple[str, str]]] = {}
+Refresh = Callable[[str], Iterable[tuple[str, Callable[[], Any]]]]  # scope -> (key, loader) pairs
+_invalidations: dict[str, list[tuple[str, str, Refresh | None]]] = {}
 
 
-def invalidate_on_write(model_label: str, namespace: str, *, scope_attr: str = "merchant_id") -> None:
+def invalidate_on_write(
+    model_label: str, namespace: str, *, scope_attr: str = "merchant_id", refresh: Refresh | None = None
+) -> None:
     """After any save/delete of `model_label` ("catalog.Product"), invalidate `namespace` for the
-    instance's `scope_attr` (once the transaction commits). Bulk `update()`/`bulk_create()` send no
-    signals: services doing them call `invalidate()` themselves."""
-    _invalidations.setdefault(model_label, [])
-    if (namespace, scope_attr) not in _invalidations[model_label]:
-        _invalidations[model_label].append((namespace, scope_attr))
+    instance's `scope_attr` (once the transaction commits). With `refresh`, the writer then reloads the
+    hottest keys of that scope into L2 itself, so readers in other processes hit Redis instead of the
+    database right after a write. Bulk `update()`/`bulk_create()` send no signals: services doing them
+    call `invalidate()` themselves."""
+    entries = _invalidations.setdefault(model_label, [])
+    if not any(ns == namespace and attr == scope_attr for ns, attr, _ in entries):
+        entries.append((namespace, scope_attr, refresh))
+
+
+def _after_write(namespace: str, scope: str, refresh: Refresh | None) -> None:
+    invalidate(namespace, scope=scope)
+    if refresh is None:
+        return
+    try:
+        for key, loader in refresh(scope):
+            refill(namespace, key, loader, scope=scope)
+    except Exception:  # a failed refresh only costs the next reader a database load
+        logger.warning("cache refresh after write failed for %s/%s", namespace, scope, exc_info=True)
 
 
 def _on_write(sender: Any, instance: Any, **kwargs: Any) -> None:
@@ -305,9 +330,9 @@ def _on_write(sender: Any, instance: Any, **kwargs: Any) -> None:
         return
     from kaleem.db import on_commit
 
-    for namespace, scope_attr in targets:
+    for namespace, scope_attr, refresh in targets:
         scope = str(getattr(instance, scope_attr, "") or "global")
-        on_commit(lambda ns=namespace, sc=scope: invalidate(ns, scope=sc))
+        on_commit(lambda ns=namespace, sc=scope, rf=refresh: _after_write(ns, sc, rf))
 
 
 def connect_signals() -> None:
@@ -387,5 +412,10 @@ def _hot_store_profiles(limit: int) -> Iterable[WarmItem]:
         yield scope, "profile", (lambda s=scope: _load_store_profile(s))
 
 
-invalidate_on_write("merchants.Merchant", "store_profile", scope_attr="pk")
+invalidate_on_write(
+    "merchants.Merchant",
+    "store_profile",
+    scope_attr="pk",
+    refresh=lambda scope: [("profile", lambda: _load_store_profile(scope))],
+)
 register_hot_read("store_profile", _hot_store_profiles)

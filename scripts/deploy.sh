@@ -22,6 +22,8 @@ CURL=${CURL:-curl}
 COMPOSE_FILE=${COMPOSE_FILE:-compose/docker-compose.yml}
 COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-kaleem}
 HEALTH_URL=${HEALTH_URL:-http://127.0.0.1/readyz}
+# Django answers 400 to Host headers outside ALLOWED_HOSTS: probe as the site's own name.
+HEALTH_HOST=${HEALTH_HOST:-$(echo "${ALLOWED_HOSTS:-localhost}" | cut -d, -f1 | sed 's/^\.//')}
 HEALTH_RETRIES=${HEALTH_RETRIES:-30}
 HEALTH_INTERVAL=${HEALTH_INTERVAL:-2}
 STATE_DIR=${STATE_DIR:-var/deploy}
@@ -54,7 +56,7 @@ previous_tag() {
 ready() {
   # 200 from /readyz means the database answers (status ok or degraded); 503 means not ready.
   local body
-  body=$($CURL -fsS --max-time 5 "$HEALTH_URL" 2>/dev/null) || return 1
+  body=$($CURL -fsS --max-time 5 -H "Host: $HEALTH_HOST" "$HEALTH_URL" 2>/dev/null) || return 1
   [[ "$body" == *'"status"'* ]]
 }
 

@@ -103,7 +103,11 @@ def test_store_profile_invalidated_when_merchant_saved(real_redis, db, django_ca
     with django_capture_on_commit_callbacks(execute=True):
         merchant.name = "اسم جديد"
         merchant.save()
+    # the writer refreshed L2 after commit: another process (empty L1) reads Redis, not the database
+    caching._l1.clear()
+    before = caching.stats()
     assert caching.store_profile(merchant.pk)["name"] == "اسم جديد"
+    assert caching.stats()["l2_hit"] == before["l2_hit"] + 1
     assert caching.store_profile("00000000-0000-0000-0000-000000000000") is None
 
 
