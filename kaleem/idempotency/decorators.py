@@ -38,7 +38,7 @@ def idempotent(required: bool = False) -> Callable[[Callable[..., Response]], Ca
                 raise ApplicationError("Idempotency-Key is too long (max 255).", code="invalid")
             merchant = getattr(request, "merchant", None)
             scope = f"{getattr(merchant, 'pk', '-')}:{request.user.pk}:{request.method}:{request.path}"[:200]
-            fingerprint = request_fingerprint(method=request.method, path=request.path, body=request.body)
+            fingerprint = request_fingerprint(method=request.method, path=request.get_full_path(), body=request.body)
             stored = idempotency_begin(scope=scope, key=key, fingerprint=fingerprint)
             if stored is not None:
                 response = Response(stored.response_body, status=stored.response_status)

@@ -162,3 +162,12 @@ def test_team_member_add_is_idempotent():
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
     assert Membership.objects.filter(merchant=merchant, user__email="twice@example.com").count() == 1
+
+
+@pytest.mark.django_db
+def test_same_key_with_a_different_query_string_is_422():
+    client, _m, _u = member_client("agent")
+    assert client.post(f"{URL}?mode=a", {"v": 1}, format="json", HTTP_IDEMPOTENCY_KEY="q").status_code == 201
+    r = client.post(f"{URL}?mode=b", {"v": 1}, format="json", HTTP_IDEMPOTENCY_KEY="q")
+    assert r.status_code == 422
+    assert len(counter.EXECUTIONS) == 1
