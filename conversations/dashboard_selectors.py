@@ -130,20 +130,33 @@ HANDOFF_REASONS = [AnswerGap.Reason.HUMAN_REQUEST, AnswerGap.Reason.HANDOFF]
 
 
 def analytics_summary(*, merchant: Any, start: datetime, end: datetime) -> Analytics:
-    """Figures for conversations that started in [start, end).
+    """Figures for the period [start, end), in five queries whatever the volume.
 
-    - first response: per conversation, first assistant/agent reply minus first customer message;
+    - conversations: started in the period (per channel and per day in the store's time zone);
+    - first response: per conversation active in the period, its first assistant/agent reply
+      minus its first customer message (both inside the period), p50/p95 by nearest rank;
     - coverage: share of customer messages the assistant handled without recording an answer gap;
-    - hand-off rate: share of conversations with a hand-off (asked for a human or repeated failure)."""
-    convs = Conversation.objects.for_merchant(merchant).filter(created_at__gte=start, created_at__lt=end)
-    conversation_count = convs.count()
-    msgs = Message.objects.for_merchant(merchant).filter(created_at__gte=start, created_at__lt=end)
-    inbound = msgs.filter(direction=Message.Direction.INBOUND, sender=Message.Sender.CUSTOMER)
-    inbound_count = inbound.count()
-    handled = inbound.filter(assistant_claimed_at__isnull=False).count()
+    - hand-off rate: share of started conversations with a hand-off (asked for a human or
+      repeated failure) recorded in the period."""
+    tz = timezone.get_current_timezone()
+    per_channel: dict[str, int] = {}
+    per_day: dict[date, int] = {}
+    conversation_count = 0
+    started = Conversation.objects.for_merchant(merchant).filter(created_at__gte=start, created_at__lt=end)
+    for created, kind in started.values_list("created_at", "channel__kind"):
+        conversation_count += 1
+        per_channel[kind] = per_channel.get(kind, 0) + 1
+        day = timezone.localtime(created, tz).date()
+        per_day[day] = per_day.get(day, 0) + 1
 
+    msgs = Message.objects.for_merchant(merchant).filter(created_at__gte=start, created_at__lt=end)
+    customer = Q(direction=Message.Direction.INBOUND, sender=Message.Sender.CUSTOMER)
+    counts = msgs.aggregate(
+        inbound=Count("id", filter=customer),
+        handled=Count("id", filter=customer & Q(assistant_claimed_at__isnull=False)),
+    )
     firsts = (
-        msgs.filter(conversation__created_at__gte=start, conversation__created_at__lt=end, kind=Message.Kind.MESSAGE)
+        msgs.filter(kind=Message.Kind.MESSAGE)
         .values("conversation_id")
         .annotate(
             first_in=Min("created_at", filter=Q(direction=Message.Direction.INBOUND)),
@@ -155,48 +168,42 @@ def analytics_summary(*, merchant: Any, start: datetime, end: datetime) -> Analy
                 ),
             ),
         )
+        .values_list("first_in", "first_out")
     )
-    waits = [
-        (row["first_out"] - row["first_in"]).total_seconds()
-        for row in firsts
-        if row["first_in"] and row["first_out"] and row["first_out"] >= row["first_in"]
-    ]
+    waits = [(out - first).total_seconds() for first, out in firsts if first and out and out >= first]
+    intents = (
+        msgs.filter(customer).exclude(intent="").values("intent").annotate(n=Count("id")).order_by("-n", "intent")[:8]
+    )
+    gap_count, handoff_ids = 0, set()
+    gaps = AnswerGap.objects.for_merchant(merchant).filter(created_at__gte=start, created_at__lt=end)
+    for reason, conversation_id in gaps.values_list("reason", "conversation_id"):
+        gap_count += 1
+        if reason in HANDOFF_REASONS and conversation_id is not None:
+            handoff_ids.add(conversation_id)
 
-    gaps_qs = AnswerGap.objects.for_merchant(merchant).filter(created_at__gte=start, created_at__lt=end)
-    gap_count = gaps_qs.count()
-    handoff_conversations = (
-        gaps_qs.filter(reason__in=HANDOFF_REASONS, conversation__isnull=False)
-        .values("conversation_id")
-        .distinct()
-        .count()
-    )
-    intents = inbound.exclude(intent="").values("intent").annotate(n=Count("id")).order_by("-n", "intent")[:8]
-    per_channel_rows = convs.values("channel__kind").annotate(n=Count("id")).order_by("-n")
-    per_day: dict[date, int] = {}
-    tz = timezone.get_current_timezone()
-    for created in convs.values_list("created_at", flat=True):
-        day = timezone.localtime(created, tz).date()
-        per_day[day] = per_day.get(day, 0) + 1
     days = []
     cursor = timezone.localtime(start, tz).date()
     last_day = timezone.localtime(end - timedelta(microseconds=1), tz).date()
     while cursor <= last_day:
         days.append((cursor, per_day.get(cursor, 0)))
         cursor += timedelta(days=1)
-
+    handled = counts["handled"] or 0
     return Analytics(
         start=start,
         end=end,
         conversations=conversation_count,
-        inbound_messages=inbound_count,
+        inbound_messages=counts["inbound"] or 0,
         first_response_p50=percentile(waits, 0.5),
         first_response_p95=percentile(waits, 0.95),
         coverage=(max(0.0, 1 - gap_count / handled) if handled else None),
-        handoff_rate=(handoff_conversations / conversation_count if conversation_count else None),
-        handoffs=handoff_conversations,
+        handoff_rate=(len(handoff_ids) / conversation_count if conversation_count else None),
+        handoffs=len(handoff_ids),
         gaps=gap_count,
         top_intents=[(row["intent"], row["n"]) for row in intents],
-        per_channel=[{"kind": row["channel__kind"], "conversations": row["n"]} for row in per_channel_rows],
+        per_channel=[
+            {"kind": kind, "conversations": n}
+            for kind, n in sorted(per_channel.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
         per_day=days,
     )
 

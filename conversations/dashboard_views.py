@@ -70,9 +70,10 @@ DEFAULT_CANNED = [
 POLL_SECONDS = 5
 
 
-def inbox_unread_count(*, merchant: Any) -> int:
-    """Navigation badge (called by merchants.context_processors)."""
-    return selectors.inbox_counts(merchant=merchant)["unread"]
+def inbox_unread_count(*, merchant: Any, request: Any = None) -> int:
+    """Navigation badge (called by merchants.context_processors); an inbox page already counted."""
+    counts = getattr(request, "inbox_counts", None) if request is not None else None
+    return (counts or selectors.inbox_counts(merchant=merchant))["unread"]
 
 
 def home_summary(*, merchant: Any) -> dict[str, int]:
@@ -128,6 +129,8 @@ def _decorate(conversation: Conversation) -> Conversation:
     conversation.display_name = (contact.name if contact and contact.name else "") or _("Visitor %(ref)s") % {
         "ref": conversation.external_id[-6:]
     }
+    text = getattr(conversation, "last_text", None) or ""
+    conversation.preview = text if len(text) <= 80 else text[:79] + "…"
     return conversation
 
 
@@ -142,6 +145,7 @@ class InboxMixin:
             _decorate(c) for c in selectors.inbox_list(merchant=self.merchant, user=self.request.user, filters=filters)
         ]
         counts = selectors.inbox_counts(merchant=self.merchant)
+        self.request.inbox_counts = counts  # the navigation badge reuses it
         query = self.request.GET.copy()
         query.pop("before", None)
         older = None

@@ -10,6 +10,7 @@ from django.utils import timezone
 from conversations import services
 from conversations.assistant.pipeline import TurnResult, run_turn, wants_bot_back
 from conversations.models import Conversation, Message
+from kaleem.db import atomic
 
 logger = logging.getLogger(__name__)
 Status = Conversation.Status
@@ -71,7 +72,7 @@ def conversation_turn_process(*, conversation_id: Any, message_id: Any) -> str:
     state = dict(conversation.state or {})
     state["low_conf_streak"] = conversation.low_confidence_streak
     results: list[tuple[Message, TurnResult]] = []
-    for message in batch:
+    for message in batch:  # thinking happens outside any transaction: no locks held meanwhile
         result = run_turn(
             merchant=conversation.merchant,
             text=message.text,
@@ -83,37 +84,43 @@ def conversation_turn_process(*, conversation_id: Any, message_id: Any) -> str:
             turn_id=str(message.id),
         )
         state = result.state
-        Message.objects.filter(id=message.id).update(intent=result.intent, confidence=result.confidence)
         results.append((message, result))
 
-    for message, result in _burst_plan(results):
-        sent = services.reply_send(
-            conversation=conversation,
-            reply=result.reply,
-            reply_to=message,
-            intent=result.intent,
-            confidence=result.confidence,
-            meta={"evidence": result.evidence[:5], "latency_ms": result.latency_ms, "language": result.language},
-        )
-        if sent is None:
-            return "human_owned"  # an agent took over while we were thinking
-        if result.gap_reason:
-            services.answer_gap_record(
-                merchant=conversation.merchant_id,
-                question=message.text,
-                reason=result.gap_reason,
-                language=result.language,
-                intent=result.intent,
-                normalized=result.normalized,
+    # All writes of the turn in one transaction: one commit instead of one per statement.
+    outcome = "answered"
+    with atomic():
+        for message, result in results:
+            Message.objects.filter(id=message.id).update(intent=result.intent, confidence=result.confidence)
+        for message, result in _burst_plan(results):
+            sent = services.reply_send(
                 conversation=conversation,
-                message=message,
+                reply=result.reply,
+                reply_to=message,
+                intent=result.intent,
+                confidence=result.confidence,
+                meta={"evidence": result.evidence[:5], "latency_ms": result.latency_ms, "language": result.language},
             )
-        if result.handoff:
-            services.conversation_handoff(conversation=conversation, reason=result.handoff_reason or "handoff")
-            break
-    language = results[-1][1].language if results else conversation.language
-    streak = int(state.pop("low_conf_streak", 0))
-    Conversation.objects.filter(id=conversation.id).update(
-        state=state, low_confidence_streak=streak, language=language or conversation.language
-    )
-    return "answered"
+            if sent is None:
+                outcome = "human_owned"  # an agent took over while we were thinking
+                break
+            if result.gap_reason:
+                services.answer_gap_record(
+                    merchant=conversation.merchant_id,
+                    question=message.text,
+                    reason=result.gap_reason,
+                    language=result.language,
+                    intent=result.intent,
+                    normalized=result.normalized,
+                    conversation=conversation,
+                    message=message,
+                )
+            if result.handoff:
+                services.conversation_handoff(conversation=conversation, reason=result.handoff_reason or "handoff")
+                break
+        if outcome == "answered":
+            language = results[-1][1].language if results else conversation.language
+            streak = int(state.pop("low_conf_streak", 0))
+            Conversation.objects.filter(id=conversation.id).update(
+                state=state, low_confidence_streak=streak, language=language or conversation.language
+            )
+    return outcome
