@@ -148,6 +148,9 @@ class _L2:
 
 _l1 = _L1()
 _l2 = _L2()
+# The circuit starts closed: report "up" where Redis is configured until an operation fails, so an idle
+# process does not look like an outage (CacheL2Down alerts on the minimum across processes).
+metrics.CACHE_L2_UP.set(1 if _l2.url() else 0)
 _stats = {"l1_hit": 0, "l1_miss": 0, "l2_hit": 0, "l2_miss": 0}
 
 
