@@ -7,6 +7,10 @@ every tenant-owned model, even when a subclass sets its own `list_filter` / `lis
     class ProductAdmin(MerchantScopedAdmin):
         list_display = ["title", "sku", "price"]        # "merchant" is appended
         list_filter = ["status"]                        # the merchant filter is prepended
+
+`scope_tenant_admins()` (run from KaleemConfig.ready(), after admin autodiscovery) gives every
+registered admin of a model with a `merchant` foreign key this behaviour even if its author forgot the
+base class, so staff can always filter tenant rows by merchant.
 """
 
 from typing import Any
@@ -27,7 +31,6 @@ class MerchantListFilter(admin.RelatedOnlyFieldListFilter):
 
 class MerchantScopedAdmin(admin.ModelAdmin):
     merchant_field = "merchant"
-    list_per_page = 50
 
     def _has_merchant_filter(self, filters: list) -> bool:
         return any(
@@ -56,6 +59,30 @@ class MerchantScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related(self.merchant_field)
+
+
+def _is_tenant_model(model: type) -> bool:
+    try:
+        field = model._meta.get_field("merchant")
+    except Exception:  # FieldDoesNotExist
+        return False
+    return getattr(field, "related_model", None) is not None and field.related_model._meta.label == "merchants.Merchant"
+
+
+def scope_tenant_admins(site: admin.AdminSite | None = None) -> list[str]:
+    """Re-register tenant-model admins that do not subclass MerchantScopedAdmin with a subclass that
+    does (their own options and methods still apply: MerchantScopedAdmin only adds). Returns labels."""
+    site = site or admin.site
+    wrapped = []
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, MerchantScopedAdmin) or not _is_tenant_model(model):
+            continue
+        original = type(model_admin)
+        scoped = type(original.__name__, (MerchantScopedAdmin, original), {"__module__": original.__module__})
+        site.unregister(model)
+        site.register(model, scoped)
+        wrapped.append(model._meta.label)
+    return wrapped
 
 
 class ReadOnlyAdminMixin:

@@ -11,6 +11,9 @@ class KaleemConfig(AppConfig):
             checks,  # noqa: F401  - registers system checks
             schema,  # noqa: F401  - OpenAPI auth scheme extensions
         )
+        from kaleem.admin import scope_tenant_admins
         from kaleem.observability import on_ready
+
+        scope_tenant_admins()  # every tenant model admin gets the merchant filter (admin autodiscovery ran first)
 
         on_ready()  # cache invalidation on writes; OpenTelemetry when OTEL_EXPORTER_OTLP_ENDPOINT is set

@@ -22,7 +22,31 @@ def _tenant_fk(model):
     return isinstance(field, models.ForeignKey)
 
 
+def test_forgotten_base_class_is_added_without_losing_the_authors_options():
+    from django.contrib.admin import AdminSite, ModelAdmin
+
+    from kaleem.admin import scope_tenant_admins
+    from merchants.models import ApiToken as Model
+
+    class PlainAdmin(ModelAdmin):
+        list_display = ["name", "role"]
+        list_filter = ["role"]
+        list_per_page = 7
+
+    site = AdminSite(name="scratch")
+    site.register(Model, PlainAdmin)
+    assert scope_tenant_admins(site) == ["merchants.ApiToken"]
+    scoped = site._registry[Model]
+    assert isinstance(scoped, MerchantScopedAdmin) and isinstance(scoped, PlainAdmin)
+    assert scoped.list_per_page == 7
+    assert scoped.get_list_display(None) == ["name", "role", "merchant"]
+    filters = scoped.get_list_filter(None)
+    assert filters[0][0] == "merchant" and "role" in filters
+    assert scope_tenant_admins(site) == []  # idempotent
+
+
 def test_every_admin_of_a_tenant_model_is_merchant_scoped():
+    """Explicitly (subclass) or by scope_tenant_admins() at start-up, which wraps forgotten ones."""
     offenders = [
         f"{model._meta.label} ({type(model_admin).__name__})"
         for model, model_admin in admin.site._registry.items()
