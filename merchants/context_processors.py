@@ -35,12 +35,12 @@ def _nav_urls() -> dict[str, str]:
     return {key: _reverse_first(name, *_NAV_FALLBACK_PATHS.get(key, ())) for key, name in _NAV_URL_NAMES.items()}
 
 
-def _unread_count(membership: Any) -> int:
+def _unread_count(membership: Any, request: HttpRequest) -> int:
     try:
         from conversations.dashboard_views import inbox_unread_count
     except ImportError:
         return 0
-    return inbox_unread_count(merchant=membership.merchant)
+    return inbox_unread_count(merchant=membership.merchant, request=request)
 
 
 def dashboard(request: HttpRequest) -> dict[str, Any]:
@@ -62,5 +62,5 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
         "current_role_label": ROLE_LABELS.get(role, "") if role else "",
         # a callable (templates call it, once thanks to the cache) rather than a lazy proxy:
         # the Arabic plural formula needs a real int (n % 100)
-        "dashboard_unread": functools.cache(lambda: _unread_count(membership) if membership else 0),
+        "dashboard_unread": functools.cache(lambda: _unread_count(membership, request) if membership else 0),
     }
