@@ -71,27 +71,41 @@ def conversation_turn_process(*, conversation_id: Any, message_id: Any) -> str:
     )
     state = dict(conversation.state or {})
     state["low_conf_streak"] = conversation.low_confidence_streak
-    results: list[tuple[Message, TurnResult]] = []
-    for message in batch:  # thinking happens outside any transaction: no locks held meanwhile
-        result = run_turn(
+    state_before = dict(state)
+
+    def think(message: Message, text: str, current: dict) -> TurnResult:
+        return run_turn(
             merchant=conversation.merchant,
-            text=message.text,
-            state=state,
+            text=text,
+            state=current,
             language_hint=conversation.language,
             has_attachments=bool(message.attachments),
             contact=conversation.contact,
             conversation_id=conversation.id,
             turn_id=str(message.id),
         )
+
+    results: list[tuple[Message, TurnResult]] = []
+    for message in batch:  # thinking happens outside any transaction: no locks held meanwhile
+        result = think(message, message.text, state)
         state = result.state
         results.append((message, result))
+    plan = _burst_plan(results)
+    substantive = [(m, r) for m, r in results if r.intent not in _SMALL_TALK and m.text.strip()]
+    if len(substantive) > 1 and any(r.outcome != "answered" for _, r in plan):
+        # A question split over several messages ("how much" / "is shipping?"): one fragment alone fails,
+        # so read the burst as one message; keep it when that answers.
+        joined = think(substantive[-1][0], " ".join(m.text for m, _ in substantive), dict(state_before))
+        if joined.outcome == "answered":
+            plan = [(substantive[-1][0], joined)]
+            state = joined.state
 
     # All writes of the turn in one transaction: one commit instead of one per statement.
     outcome = "answered"
     with atomic():
         for message, result in results:
             Message.objects.filter(id=message.id).update(intent=result.intent, confidence=result.confidence)
-        for message, result in _burst_plan(results):
+        for message, result in plan:
             sent = services.reply_send(
                 conversation=conversation,
                 reply=result.reply,

@@ -151,3 +151,12 @@ def test_first_response_metric_is_observed(store_channel):
     before = metrics.FIRST_RESPONSE_SECONDS.labels(channel="webchat")._sum.get()
     process(inbound(store_channel, "كم رسوم الشحن؟"))
     assert metrics.FIRST_RESPONSE_SECONDS.labels(channel="webchat")._sum.get() >= before
+
+
+def test_a_question_split_over_a_burst_is_read_as_one(store_channel):
+    inbound(store_channel, "السلام عليكم")
+    inbound(store_channel, "كم")
+    last = inbound(store_channel, "رسوم الشحن؟")
+    assert process(last) == "answered"
+    replies = answers(last.conversation)
+    assert len(replies) == 1 and "25" in replies[0].text
