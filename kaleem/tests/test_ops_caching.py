@@ -1,7 +1,6 @@
 """The read-through cache against real Redis servers: hits, invalidation on write, Redis dying mid-run."""
 
 import shutil
-import socket
 import subprocess
 import time
 
@@ -11,7 +10,8 @@ from prometheus_client import REGISTRY
 
 from kaleem import caching
 from kaleem.testing.factories import MerchantFactory
-from kaleem.testing.services import redis_url_or_skip, skip_or_fail
+from kaleem.testing.services import redis_url_or_skip
+from kaleem.tests.ops_support import start_redis, stop
 
 
 def _sample(name: str, **labels: str) -> float:
@@ -38,31 +38,20 @@ def real_redis(settings):
 @pytest.fixture
 def doomed_redis(settings):
     """A private redis-server on a free port that the test may kill."""
-    binary = shutil.which("redis-server")
-    if not binary:
-        skip_or_fail("redis-server binary not installed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
+    proc, url = start_redis()
     settings.CACHE_REDIS_URL = url
     settings.REDIS_URL = url
+    # Django's cache (token blacklist, rate limits) on the same doomed Redis, as in production
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "kaleem-test",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
     yield proc, url
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
+    stop(proc)
 
 
 def test_l1_then_l2_hits_and_loader_runs_once(real_redis, settings):

@@ -95,3 +95,21 @@ def test_prefork_worker_exports_child_metrics_on_its_own_port(tmp_path):
             except subprocess.TimeoutExpired:
                 worker.kill()
                 worker.wait()
+
+
+def test_ops_beat_tasks_are_scheduled_registered_and_run(settings, db):
+    from django.conf import settings as live
+
+    from kaleem import caching
+    from kaleem.celery import app
+    from kaleem.testing.factories import MerchantFactory
+
+    schedule = {entry["task"] for entry in live.CELERY_BEAT_SCHEDULE.values()}
+    assert {"kaleem.cache_warm", "kaleem.queue_backlog_sample"} <= schedule
+    app.loader.import_default_modules()
+    assert {"kaleem.cache_warm", "kaleem.queue_backlog_sample"} <= set(app.tasks)
+    MerchantFactory()
+    caching.reset()
+    result = app.tasks["kaleem.cache_warm"].apply().get()
+    assert result["store_profile"] >= 1
+    assert REGISTRY.get_sample_value("kaleem_cache_warmed_total", {"namespace": "store_profile"}) >= 1
