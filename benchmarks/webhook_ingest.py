@@ -110,7 +110,8 @@ def main() -> None:  # noqa: PLR0915 - a linear script reads best top to bottom
     parser.add_argument("--e2e-seconds", type=float, default=20.0)
     parser.add_argument("--celery-concurrency", type=int, default=2)
     parser.add_argument("--skip-e2e", action="store_true")
-    parser.add_argument("--wsgi", action="store_true", help="gunicorn sync workers on WSGI instead of uvicorn/ASGI")
+    parser.add_argument("--wsgi", action="store_true", help="gunicorn WSGI workers instead of uvicorn/ASGI")
+    parser.add_argument("--threads", type=int, default=1, help="WSGI: gthread threads per worker")
     args = parser.parse_args()
 
     from kaleem.tests.ops_support import start_redis
@@ -158,8 +159,18 @@ def main() -> None:  # noqa: PLR0915 - a linear script reads best top to bottom
     Channel.objects.filter(id=channel.id).update(status=Channel.Status.ACTIVE)
     path = f"/webhooks/whatsapp/{channel.public_key}"
     port = free_port()
-    web = start_gunicorn(env, port=port, workers=args.web_workers, asgi=not args.wsgi, log=open(tmp / "web.log", "wb"))  # noqa: SIM115
-    results: dict = {"server": f"gunicorn {'sync/WSGI' if args.wsgi else 'uvicorn/ASGI'} × {args.web_workers}"}
+    web = start_gunicorn(
+        env,
+        port=port,
+        workers=args.web_workers,
+        asgi=not args.wsgi,
+        threads=args.threads,
+        log=open(tmp / "web.log", "wb"),
+    )  # noqa: SIM115
+    kind = (
+        (f"gthread/WSGI ({args.threads} threads)" if args.threads > 1 else "sync/WSGI") if args.wsgi else "uvicorn/ASGI"
+    )
+    results: dict = {"server": f"gunicorn {kind} × {args.web_workers}"}
     workers: list[subprocess.Popen] = []
     try:
         # ---------------------------------------------------------------- phase 1: ingest

@@ -1,4 +1,5 @@
-"""Thin Celery wrappers (queue "webhooks", acks_late): ids in, services do the work, idempotent."""
+"""Thin Celery wrappers (acks_late): ids in, services do the work, idempotent. Inbound processing on
+the "webhooks" queue, outbound sends on "outbox"."""
 
 from celery import shared_task
 
@@ -23,8 +24,10 @@ def process_webhook_events(self, event_ids: list[str]) -> int:  # noqa: ANN001 -
         raise self.retry(countdown=exc.countdown, max_retries=20) from exc
 
 
+# Replies ride the "outbox" queue, not "webhooks": under an inbound burst an answer to a customer
+# must not wait behind the processing of newer messages.
 @shared_task(
-    name="channels.deliver_message", queue="webhooks", bind=True, acks_late=True, ignore_result=True, max_retries=None
+    name="channels.deliver_message", queue="outbox", bind=True, acks_late=True, ignore_result=True, max_retries=None
 )
 def deliver_message(self, message_id: str, channel_id: str = "") -> str:  # noqa: ANN001 - celery task self
     try:

@@ -53,7 +53,7 @@ def stack_env(*, db_url: str, redis_url: str, **extra: str) -> dict[str, str]:
 
 
 def start_gunicorn(
-    env: dict[str, str], *, port: int, workers: int = 2, asgi: bool = True, log: Any = None
+    env: dict[str, str], *, port: int, workers: int = 2, asgi: bool = True, threads: int = 1, log: Any = None
 ) -> subprocess.Popen:
     app = "kaleem.asgi:application" if asgi else "kaleem.wsgi:application"
     args = [
@@ -72,6 +72,8 @@ def start_gunicorn(
     ]
     if asgi:
         args += ["-k", "uvicorn.workers.UvicornWorker"]
+    elif threads > 1:
+        args += ["-k", "gthread", "--threads", str(threads)]
     proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT)  # noqa: S603 - fixed argv
     deadline = time.time() + 60
     while time.time() < deadline:
