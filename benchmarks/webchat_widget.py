@@ -6,6 +6,7 @@ send → first assistant message rendered (p50/p95 over 50 turns) with the embed
 Runs its own server (temp SQLite, eager tasks) and Debian's /usr/bin/chromium via Playwright."""
 
 import gzip
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -51,11 +52,14 @@ MEASURE_TURN = """async (text) => new Promise((resolve) => {
     window.Kaleem.send(text);
 })"""
 
-LAUNCHER_TIMING = """() => {
-    const mark = performance.getEntriesByName("kaleem-launcher-visible")[0];
+LAUNCHER_TIMING = """async () => {
+    for (let i = 0; i < 100 && !performance.getEntriesByName("kaleem-launcher-painted").length; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+    }
+    const painted = performance.getEntriesByName("kaleem-launcher-painted")[0];
     const script = performance.getEntriesByType("resource").find((e) => e.name.includes("webchat/widget.js"));
-    return {sinceScript: mark.startTime - script.responseEnd, exec: window.Kaleem._metrics.launcherMs,
-            sinceNavigation: mark.startTime};
+    return {sinceScript: painted.startTime - script.responseEnd, exec: window.Kaleem._metrics.launcherMs,
+            queued: window.Kaleem._metrics.t0 - script.responseEnd};
 }"""
 
 
@@ -64,7 +68,7 @@ def main() -> None:
 
     raw = WIDGET.read_bytes()
     gz = len(gzip.compress(raw, compresslevel=9))
-    launch, execution, turns, unanswered = [], [], [], 0
+    launch, execution, queued, turns, unanswered = [], [], [], [], 0
     with demo_server() as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         store = f"{url}/demo/{DEMO_SLUG}/"
@@ -76,6 +80,7 @@ def main() -> None:
             timing = page.evaluate(LAUNCHER_TIMING)
             launch.append(timing["sinceScript"])
             execution.append(timing["exec"])
+            queued.append(timing["queued"])
             context.close()
         # Warm-up turn (model load, first queries) is not counted.
         for visitor in range(VISITORS + 1):
@@ -99,9 +104,10 @@ def main() -> None:
     rows = [
         ("widget.js size", f"{len(raw) / 1024:.1f} KB raw, **{gz / 1024:.1f} KB gzip**", "≤ 35 KB gz"),
         (
-            "script loaded → launcher visible",
-            f"p50 **{statistics.median(launch):.1f} ms**, p95 {percentile(launch, 95):.1f} ms "
-            f"(script execution {statistics.median(execution):.1f} ms) over {LAUNCH_RUNS} page loads",
+            "script loaded → launcher painted",
+            f"p50 **{statistics.median(launch):.1f} ms**, p95 {percentile(launch, 95):.1f} ms over {LAUNCH_RUNS} "
+            f"page loads (of which: waiting for the main thread {statistics.median(queued):.1f} ms, "
+            f"widget code until mounted {statistics.median(execution):.1f} ms)",
             "≤ 150 ms",
         ),
         (
@@ -112,6 +118,8 @@ def main() -> None:
             "p95 ≤ 400 ms",
         ),
     ]
+    load = os.getloadavg()[0]
+    print(f"load average during the run: {load:.1f} on {os.cpu_count()} cores\n")
     print("| measure | result | target |\n|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")

@@ -289,3 +289,19 @@ def test_rate_limit_per_ip(channel, settings):
     codes = [v.client.get(api(channel, "config")).status_code for _ in range(6)]
     assert codes[:4] == [200] * 4 and codes[4:] == [429, 429]
     assert Visitor(channel, ip="10.3.0.1").client.get(api(channel, "config")).status_code == 200
+
+
+def test_button_payload_is_what_the_assistant_reads_and_the_label_what_the_visitor_sees(channel):
+    v = Visitor(channel)
+    v.start()
+    pid = str(uuid.uuid4())
+    r = v.send("Add to cart: Black abaya", payload=f"cart:add:{pid}")
+    assert r.status_code == 201
+    assert r.json()["message"]["text"] == "Add to cart: Black abaya"
+    stored = Message.objects.get(id=r.json()["message"]["id"])
+    assert stored.text == f"cart:add:{pid}"
+    assert stored.elements == [
+        {"type": "quick_reply", "title": "Add to cart: Black abaya", "payload": f"cart:add:{pid}"}
+    ]
+    history = v.history().json()["messages"]
+    assert history[0]["text"] == "Add to cart: Black abaya"

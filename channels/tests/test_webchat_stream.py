@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+from django.db import connection
 
 from channels.tests.webchat_helpers import Visitor, api, webchat_channel
 from channels.webchat import live
@@ -86,6 +87,7 @@ def test_agent_reply_arrives_live_and_hand_off_status_is_pushed(settings):
         time.sleep(0.4)
         agent_reply_send(merchant=channel.merchant, actor=UserFactory(), conversation_id=conv.id, text="Agent here")
         live.notify_conversation(conv)
+        connection.close()
 
     t = threading.Thread(target=agent_writes)
     started = time.monotonic()
@@ -149,3 +151,69 @@ def test_stream_accepts_token_in_query_for_eventsource():
     r = v.client.get(api(channel, "stream"), {"token": v.token})
     assert r.status_code == 200
     assert "hi" in b"".join(r.streaming_content).decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_async_stream_for_asgi_servers_resumes_too():
+    from asgiref.sync import async_to_sync
+
+    from channels.webchat.stream import StreamState, sse_async
+    from channels.webchat.tokens import visitor_token_read
+
+    channel = webchat_channel()
+    v = Visitor(channel)
+    v.start()
+    first = v.send("uno").json()["message"]
+    v.send("dos")
+    visitor = visitor_token_read(channel=channel, token=v.token)
+
+    async def collect(last):
+        out = ""
+        async for chunk in sse_async(StreamState(channel=channel, visitor=visitor, last_event_id=last)):
+            out += chunk
+        return out
+
+    events = parse(async_to_sync(collect)(first["cursor"]))
+    texts = [e["data"]["text"] for e in events if e["event"] == "message" and e["data"]["direction"] == "in"]
+    assert texts == ["dos"]
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_redis_publish_from_another_process_wakes_the_stream(settings):
+    """A Celery worker's reply is announced through Redis pub/sub: the stream must wake on it
+    (here published straight to Redis, bypassing this process's local condition)."""
+    import redis
+
+    from kaleem.testing.services import redis_url_or_skip
+
+    url = redis_url_or_skip()
+    settings.REDIS_URL = url
+    settings.WEBCHAT_SSE_SECONDS = 4
+    settings.WEBCHAT_POLL_SECONDS = 10  # only the pub/sub message can wake it in time
+    channel = webchat_channel()
+    v = Visitor(channel)
+    v.start()
+    sent = v.send("hola").json()
+    conv = Conversation.objects.get(id=sent["conversation"]["id"])
+    cursor = max(m["cursor"] for m in v.history().json()["messages"])
+
+    def worker_replies():
+        time.sleep(0.5)
+        agent_reply_send(merchant=channel.merchant, actor=UserFactory(), conversation_id=conv.id, text="from worker")
+        redis.Redis.from_url(url).publish(
+            live.topic(live.stream_key(channel_id=channel.pk, external_id=conv.external_id)), "1"
+        )
+
+    t = threading.Thread(target=worker_replies)
+    started = time.monotonic()
+    t.start()
+    r = v.client.get(api(channel, "stream"), **v.headers(), HTTP_LAST_EVENT_ID=cursor)
+    raw = ""
+    for chunk in r.streaming_content:
+        raw += chunk.decode()
+        if "from worker" in raw:
+            break
+    t.join()
+    assert "from worker" in raw
+    assert time.monotonic() - started < 2.5

@@ -139,6 +139,15 @@ def _public_elements(elements: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _display_text(message: Message) -> str:
+    """A button press stores its payload as the text; the visitor sees the button's label."""
+    if message.direction == Message.Direction.INBOUND and message.elements:
+        first = message.elements[0] if isinstance(message.elements, list) else None
+        if isinstance(first, dict) and first.get("payload") == message.text and first.get("title"):
+            return str(first["title"])
+    return message.text
+
+
 def message_public(message: Message) -> dict[str, Any]:
     """What the widget sees: no author, intent, confidence or internal meta."""
     client_id = ""
@@ -150,7 +159,7 @@ def message_public(message: Message) -> dict[str, Any]:
         "cursor": message_cursor(message),
         "direction": message.direction,
         "sender": message.sender,
-        "text": message.text,
+        "text": _display_text(message),
         "elements": _public_elements(message.elements) if message.direction == Message.Direction.OUTBOUND else [],
         "created_at": message.created_at.isoformat(),
         "client_id": client_id,

@@ -11,6 +11,7 @@ class SendInput(serializers.Serializer):
     client_id = serializers.CharField(max_length=64, allow_blank=True)
     text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=100_000)
     payload = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    locale = serializers.ChoiceField(choices=["ar", "en"], required=False)
 
 
 class IdentifyInput(serializers.Serializer):

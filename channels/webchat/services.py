@@ -138,17 +138,21 @@ def message_send(
             fields={"text": [f"Ensure this field has no more than {MAX_TEXT} characters."]},
         )
     rate_limit_check(scope="send", key=f"{channel.pk}:{visitor.visitor_id}")
-    elements = [{"type": "postback", "payload": payload[:500], "title": text[:200]}] if payload else []
+    payload = (payload or "").strip()[:500]
+    # A button press is recorded like a Telegram callback: the payload is the text the assistant
+    # reads ("cart:add:<id>", a quick reply's payload), the label the visitor saw rides along.
+    elements = [{"type": "quick_reply", "title": text[:200], "payload": payload}] if payload else []
     result = record_inbound(
         merchant=channel.merchant,
         channel=channel,
         external_id=visitor.external_id,
-        text=text,
+        text=payload or text,
         # Scoped by visitor: another visitor re-using a client id can never see this message.
         provider_message_id=f"{visitor.visitor_id}:{client_id}",
         elements=elements,
         contact_name=visitor.name,
-        language_hint=language if language in ("ar", "en") else "",
+        # Only a button press carries the widget's language: typed text speaks for itself.
+        language_hint=language if payload and language in ("ar", "en") else "",
     )
     # The visitor's other tabs, and (embedded default: eager tasks) the reply already written.
     live.notify_conversation(result.conversation)

@@ -173,6 +173,7 @@ class MessagesView(WebchatView):
             client_id=v["client_id"],
             text=v["text"],
             payload=v.get("payload", ""),
+            language=v.get("locale", ""),
         )
         return Response(
             {

@@ -84,7 +84,7 @@
     return ar >= lat ? "ar" : "en";
   }
   var LINK_RE = /\bhttps?:\/\/[^\s<>"']+/g;
-  // Text with clickable links: plain text nodes plus <a> elements; never innerHTML.
+  // Text with clickable links: plain text nodes plus <a> elements, never parsed as HTML.
   function richText(parent, text) {
     var s = String(text || ""), last = 0, m;
     LINK_RE.lastIndex = 0;
@@ -176,8 +176,12 @@
 
   function mount() {
     (d.body || d.documentElement).appendChild(host);
-    if (w.performance && performance.mark) performance.mark("kaleem-launcher-visible");
-    api._metrics.launcherMs = (performance.now ? performance.now() : 0) - T0;
+    if (!(w.performance && performance.mark)) return;
+    performance.mark("kaleem-launcher-visible");
+    api._metrics.t0 = T0;
+    api._metrics.launcherMs = performance.now() - T0;
+    // The frame after mounting is the first one that can show the launcher.
+    if (w.requestAnimationFrame) requestAnimationFrame(function () { performance.mark("kaleem-launcher-painted"); });
   }
 
   // ---------- locale / theme ----------
@@ -266,7 +270,7 @@
     var add = attr(el("button", "k-btn k-primary", t("add")), { type: "button" });
     if (!stock) add.disabled = true;
     add.addEventListener("click", function () {
-      send(t("addText") + (p.title || ""), "add_to_cart:" + (p.id || p.sku || ""));
+      send(t("addText") + (p.title || ""), "cart:add:" + (p.id || ""));
     });
     acts.appendChild(add);
     var url = p.url && safeUrl(p.url);
@@ -275,7 +279,7 @@
     else {
       det = attr(el("button", "k-btn", t("details")), { type: "button" });
       det.addEventListener("click", function () {
-        send(t("detailsText") + (p.title || ""), "product_details:" + (p.id || p.sku || ""));
+        send(t("detailsText") + (p.title || ""));
       });
     }
     acts.appendChild(det);
@@ -473,7 +477,8 @@
     m.state = "sending"; if (m.node) renderMeta(m);
     if (S.status === "bot") setTyping(true);
     var body = { client_id: m.client_id, text: m.text };
-    if (m.payload) body.payload = m.payload;
+    // A payload ("cart:add:…") says nothing about the language: tell the assistant which one we show.
+    if (m.payload) { body.payload = m.payload; body.locale = S.locale; }
     return start().then(function () { return req("POST", "/messages", body); }).then(function (j) {
       var saved = j.message;
       saved.state = "sent";
