@@ -292,7 +292,7 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(merchant_id)s %(trace_id)s",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(merchant_id)s %(trace_id)s %(span_id)s",
             "rename_fields": {"asctime": "ts", "levelname": "level", "name": "logger"},
         }
     },

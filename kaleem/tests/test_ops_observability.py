@@ -204,3 +204,38 @@ def test_tracing_is_off_without_endpoint(settings):
     if not observability.tracing_enabled():
         assert observability.setup_tracing() is False
     assert observability.trace_carrier() == {} or "traceparent" in observability.trace_carrier()
+
+
+def test_json_log_lines_carry_request_merchant_and_trace_ids():
+    """The production LOGGING config: one JSON object per line with the ids Loki queries filter on."""
+    import io
+    import logging.config
+
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from kaleem.logging import merchant_id_var, request_id_var
+    from kaleem.settings import base
+
+    stream = io.StringIO()
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": base.LOGGING["filters"],
+        "formatters": base.LOGGING["formatters"],
+        "handlers": {"console": {**base.LOGGING["handlers"]["console"], "stream": stream}},
+        "loggers": {"ops.test": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    }
+    logging.config.dictConfig(config)
+    tracer = TracerProvider().get_tracer("test")  # local provider: no global instrumentation
+    r_token, m_token = request_id_var.set("req-42"), merchant_id_var.set("m-7")
+    try:
+        with tracer.start_as_current_span("webhook") as span:
+            logging.getLogger("ops.test").info("رسالة واردة")
+            ctx = span.get_span_context()
+    finally:
+        request_id_var.reset(r_token)
+        merchant_id_var.reset(m_token)
+    line = json.loads(stream.getvalue().strip().splitlines()[-1])
+    assert line["message"] == "رسالة واردة" and line["level"] == "INFO" and line["logger"] == "ops.test"
+    assert line["request_id"] == "req-42" and line["merchant_id"] == "m-7"
+    assert line["trace_id"] == format(ctx.trace_id, "032x") and line["span_id"] == format(ctx.span_id, "016x")
