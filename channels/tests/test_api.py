@@ -223,3 +223,16 @@ def test_provider_base_url_to_internal_network_refused(owner, fake, settings):
         response = _create(client, fake, provider_base_url=url)
         assert response.status_code == 400, url
     assert not Channel.objects.exists()
+
+
+def test_demo_loader_is_idempotent_with_stable_key():
+    from channels.demo import DEMO_WEBCHAT_PUBLIC_KEY, demo_load
+    from kaleem.testing.factories import MerchantFactory
+
+    merchant = MerchantFactory()
+    first = demo_load(merchant=merchant)
+    again = demo_load(merchant=merchant)
+    assert first.id == again.id and first.public_key == DEMO_WEBCHAT_PUBLIC_KEY == "ch_demo_webchat"
+    assert "http://127.0.0.1:8000" in again.settings["allowed_origins"]
+    assert again.settings["greeting"]["ar"] and again.settings["greeting"]["en"]
+    assert Channel.objects.filter(public_key=DEMO_WEBCHAT_PUBLIC_KEY).count() == 1
