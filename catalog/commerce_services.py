@@ -134,7 +134,8 @@ def cart_open(*, merchant: Any, cart_id: Any = None, conversation_id: Any = None
 
 
 def _check_open(cart: Cart) -> None:
-    if cart.status != CartStatus.OPEN:
+    # read from the table: the caller's instance may predate a checkout in another request
+    if not Cart.objects.filter(id=cart.pk, status=CartStatus.OPEN).exists():
         raise CommerceError("This cart was already checked out.", code="cart_closed", status_code=409)
 
 
@@ -274,8 +275,9 @@ def _next_seq(merchant: Any) -> int:
     return (current or FIRST_ORDER_SEQ - 1) + 1
 
 
-def _take_stock(merchant: Any, lines: list[OrderLine]) -> None:
-    """Conditional decrements: a concurrent buyer who took the last unit makes this one fail."""
+def _take_stock(merchant: Any, lines: list[OrderLine]) -> list[Product]:
+    """Conditional decrements: a concurrent buyer who took the last unit makes this one fail.
+    Returns the products this sale emptied (their product.out_of_stock follows order.created)."""
     emptied = []
     for line in lines:
         taken = Product.objects.filter(id=line.product.pk, merchant_id=merchant.pk, stock__gte=line.quantity).update(
@@ -285,9 +287,12 @@ def _take_stock(merchant: Any, lines: list[OrderLine]) -> None:
             raise OutOfStockError(f"{line.product.sku} just sold out.", fields={"items": [str(line.product.pk)]})
         if Product.objects.filter(id=line.product.pk, stock__lte=0, in_stock=True).update(in_stock=False):
             emptied.append(line.product)
-    ids = [line.product.pk for line in lines]
-    emit(merchant=merchant, event_type=PRODUCT_CHANGED, payload=products_payload(ids))
-    for product in emptied:
+    emit(merchant=merchant, event_type=PRODUCT_CHANGED, payload=products_payload([line.product.pk for line in lines]))
+    return emptied
+
+
+def _emit_out_of_stock(merchant: Any, products: list[Product]) -> None:
+    for product in products:
         emit(
             merchant=merchant,
             event_type=PRODUCT_OUT_OF_STOCK,
@@ -399,9 +404,10 @@ def order_create(
                         for line in priced
                     ]
                 )
-                _take_stock(merchant, priced)
+                emptied = _take_stock(merchant, priced)
                 OrderStatusHistory.objects.create(order=order, to_status=order.status, actor=actor or source)
                 emit(merchant=merchant, event_type=ORDER_CREATED, payload=order_event_payload(order))
+                _emit_out_of_stock(merchant, emptied)
         except _CartAlreadyCheckedOut:
             done = Order.objects.for_merchant(merchant).filter(cart=cart).first()
             if done is not None:

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class IntegrationsConfig(AppConfig):
     name = "integrations"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from integrations.automations.delivery import on_outbox_event
+        from kaleem.outbox import register_handler
+
+        register_handler("*", on_outbox_event)

@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("admin/", admin.site.urls),
     path("", include("channels.urls")),
+    path("", include("integrations.urls")),  # /webhooks/platforms/<platform>/<key>
     path("", include("merchants.urls")),
     path("dashboard/catalog/", include("catalog.urls")),
     path("dashboard/", include("conversations.dashboard_urls")),

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from catalog.api import views
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("catalog/imports/<uuid:job_id>", views.ImportDetailView.as_view(), name="catalog-import-detail"),
     path("catalog/synonyms", views.SynonymListView.as_view(), name="catalog-synonyms"),
     path("catalog/synonyms/<uuid:synonym_id>", views.SynonymDetailView.as_view(), name="catalog-synonym-detail"),
+    path("", include("catalog.api.commerce_urls")),  # carts and orders
 ]

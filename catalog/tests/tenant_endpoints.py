@@ -1,6 +1,7 @@
 """Catalog endpoints taking an object id, for the one cross-tenant test (kaleem/tests/test_tenant_isolation.py)."""
 
 from catalog.models import ImportJob, Synonym
+from catalog.tests import commerce_tenant_endpoints  # noqa: F401 - registers carts and orders endpoints
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from kaleem.testing.tenant_isolation import register_tenant_endpoint
 

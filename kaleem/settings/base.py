@@ -142,6 +142,12 @@ CELERY_BEAT_SCHEDULE = {
     "queue-backlog-sample": {"task": "kaleem.queue_backlog_sample", "schedule": 15.0},
     # catalog: re-index products whose outbox event died (index_state pending/failed)
     "catalog-index-sweep": {"task": "catalog.index_sweep", "schedule": 300.0},
+    # integrations: automation webhook retries that became due; nightly platform catalog reconcile (24 h)
+    "automation-webhooks-sweep": {"task": "integrations.automation_sweep", "schedule": 10.0},
+    "platform-reconcile-nightly": {
+        "task": "integrations.platform_reconcile_all",
+        "schedule": env.float("PLATFORM_RECONCILE_INTERVAL", default=86400.0),
+    },
 }
 CELERY_INCLUDE = ["kaleem.worker_metrics"]  # ops tasks + the worker /metrics server signals
 CELERY_QUEUE_NAMES = ["default", "webhooks", "outbox", "embeddings", "assistant"]
@@ -271,6 +277,16 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "kaleem.tenancy.roles.Role",
         "ApiTokenRoleEnum": "merchants.api.serializers.API_TOKEN_ROLE_CHOICES",
         "LanguageEnum": "merchants.models.Language",
+        # commerce (catalog) and integrations
+        "OrderStatusEnum": "catalog.models.commerce.OrderStatus",
+        "CartStatusEnum": "catalog.models.commerce.CartStatus",
+        "OrderSourceEnum": "catalog.models.commerce.OrderSource",
+        "PaymentMethodEnum": "catalog.models.commerce.PaymentMethod",
+        "PlatformEnum": "integrations.models.Platform",
+        "PlatformConnectionStatusEnum": "integrations.models.PlatformConnection.Status",
+        "SyncJobKindEnum": "integrations.models.SyncJob.Kind",
+        "SyncJobStateEnum": "integrations.models.SyncJob.State",
+        "WebhookDeliveryStateEnum": "integrations.models.WebhookDelivery.State",
     },
 }
 

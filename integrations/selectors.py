@@ -1,0 +1,64 @@
+"""Integration reads."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from integrations.models import PlatformConnection, SyncJob, WebhookDelivery, WebhookSubscription
+from kaleem.core.errors import NotFoundError
+
+
+def _get(model: Any, merchant: Any, object_id: Any, label: str) -> Any:
+    found = model.objects.for_merchant(merchant).filter(id=object_id).first()
+    if found is None:
+        raise NotFoundError(f"{label} not found.")
+    return found
+
+
+def connection_list(*, merchant: Any) -> QuerySet[PlatformConnection]:
+    return PlatformConnection.objects.for_merchant(merchant)
+
+
+def connection_get(*, merchant: Any, connection_id: Any) -> PlatformConnection:
+    return _get(PlatformConnection, merchant, connection_id, "Connection")
+
+
+def sync_job_get(*, merchant: Any, job_id: Any) -> SyncJob:
+    return _get(SyncJob, merchant, job_id, "Sync job")
+
+
+def sync_job_list(*, merchant: Any) -> QuerySet[SyncJob]:
+    return SyncJob.objects.for_merchant(merchant)
+
+
+def subscription_list(*, merchant: Any) -> QuerySet[WebhookSubscription]:
+    return WebhookSubscription.objects.for_merchant(merchant)
+
+
+def subscription_get(*, merchant: Any, subscription_id: Any) -> WebhookSubscription:
+    return _get(WebhookSubscription, merchant, subscription_id, "Subscription")
+
+
+def delivery_list(*, merchant: Any, subscription: Any = None, state: str = "") -> QuerySet[WebhookDelivery]:
+    qs = WebhookDelivery.objects.for_merchant(merchant)
+    if subscription is not None:
+        qs = qs.filter(subscription=subscription)
+    if state:
+        qs = qs.filter(state=state)
+    return qs
+
+
+def delivery_get(*, merchant: Any, delivery_id: Any) -> WebhookDelivery:
+    return _get(WebhookDelivery, merchant, delivery_id, "Delivery")
+
+
+def platform_checkout_url(*, merchant: Any, lines: list[dict]) -> str | None:
+    """The store's checkout link when its catalog is synced from a platform (None: order in chat)."""
+    from integrations.commerce.base import connector_for
+
+    connection = (
+        PlatformConnection.objects.for_merchant(merchant).filter(status=PlatformConnection.Status.ACTIVE).first()
+    )
+    if connection is None:
+        return None
+    return connector_for(connection).checkout_url(lines)

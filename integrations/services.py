@@ -1,0 +1,238 @@
+"""Integration writes: platform connections, inbound platform webhooks, automation subscriptions."""
+
+import json
+import logging
+import secrets
+from typing import Any
+
+from django.db import IntegrityError
+from django.utils import timezone
+
+from catalog import commerce_services
+from integrations.commerce.base import WebhookRejected, connector_for
+from integrations.commerce.sync import products_archive_external, products_upsert
+from integrations.models import Platform, PlatformConnection, PlatformWebhookEvent, WebhookSubscription
+from kaleem.core.errors import ApplicationError, NotFoundError
+from kaleem.db import atomic, on_commit
+from kaleem.ssrf import assert_public_url
+
+logger = logging.getLogger(__name__)
+
+AUTOMATION_EVENTS = (
+    "conversation.created",
+    "message.received",
+    "handoff.requested",
+    "order.created",
+    "order.status_changed",
+    "lead.created",
+    "product.out_of_stock",
+)
+CREDENTIAL_KEYS = {
+    Platform.SHOPIFY: {"access_token", "webhook_secret", "previous_webhook_secret"},
+    Platform.SALLA: {"access_token", "refresh_token", "webhook_secret", "webhook_token"},
+    Platform.ZID: {"authorization", "access_token", "store_id", "webhook_username", "webhook_password"},
+}
+
+
+class IntegrationError(ApplicationError):
+    code = "integration_error"
+
+
+# --- platform connections ------------------------------------------------------------------------
+
+
+def connection_upsert(
+    *,
+    merchant: Any,
+    platform: str,
+    credentials: dict,
+    shop_domain: str = "",
+    external_store_id: str = "",
+    base_url: str = "",
+    api_version: str = "",
+    checkout_url: str = "",
+) -> PlatformConnection:
+    """Create or replace the store's connection to `platform`; credentials are stored encrypted."""
+    if platform not in Platform.values:
+        raise IntegrationError("Unknown platform.", fields={"platform": ["Invalid choice."]})
+    unknown = set(credentials) - CREDENTIAL_KEYS[platform]
+    if unknown:
+        raise IntegrationError(f"Unknown credential keys: {', '.join(sorted(unknown))}.")
+    for url in filter(None, [base_url, checkout_url]):
+        assert_public_url(url)
+    connection = PlatformConnection.objects.for_merchant(merchant).filter(platform=platform).first()
+    if connection is None:
+        connection = PlatformConnection(merchant=merchant, platform=platform)
+    connection.credentials = json.dumps({k: str(v) for k, v in credentials.items() if v not in (None, "")})
+    connection.shop_domain = shop_domain[:255]
+    connection.external_store_id = str(external_store_id)[:100]
+    connection.base_url = base_url
+    connection.api_version = api_version[:20]
+    connection.checkout_url = checkout_url
+    connection.status = PlatformConnection.Status.ACTIVE
+    try:
+        with atomic():
+            connection.save()
+    except IntegrityError as exc:
+        raise IntegrationError("This platform is already connected.", code="conflict", status_code=409) from exc
+    return connection
+
+
+def connection_verify(*, connection: PlatformConnection) -> dict:
+    """Call the platform once with the stored credentials (the "connect" step)."""
+    try:
+        info = connector_for(connection).connect()
+    except Exception as exc:
+        PlatformConnection.objects.filter(id=connection.id).update(
+            status=PlatformConnection.Status.ERROR, last_error=str(exc)[:500]
+        )
+        raise IntegrationError("The platform refused the credentials or is unreachable.", status_code=502) from exc
+    PlatformConnection.objects.filter(id=connection.id).update(status=PlatformConnection.Status.ACTIVE, last_error="")
+    return info
+
+
+def connection_disconnect(*, merchant: Any, connection: PlatformConnection) -> None:
+    if connection.merchant_id != merchant.pk:
+        raise NotFoundError("Connection not found.")
+    connection.delete()
+
+
+# --- inbound platform webhooks -------------------------------------------------------------------
+
+MAX_WEBHOOK_BYTES = 1_000_000
+
+
+def platform_webhook_receive(
+    *, platform: str, key: str, headers: Any, body: bytes, query: dict
+) -> tuple[int, str, PlatformWebhookEvent | None]:
+    """Verify on the raw body, store once, process after commit. Returns (HTTP status, outcome, event)."""
+    connection = (
+        PlatformConnection.objects.filter(platform=platform, public_key=key).exclude(status="disabled").first()
+        if platform in Platform.values and key
+        else None
+    )
+    if connection is None:
+        return 404, "unknown", None
+    if len(body) > MAX_WEBHOOK_BYTES:
+        return 413, "too_large", None
+    connector = connector_for(connection)
+    try:
+        connector.verify_webhook(headers, body)
+    except WebhookRejected:
+        return 401, "rejected", None
+    try:
+        envelope = connector.parse_webhook(headers, body, query)
+    except (ValueError, TypeError, AttributeError):
+        return 400, "malformed", None
+    try:
+        with atomic():
+            event = PlatformWebhookEvent.objects.create(
+                merchant_id=connection.merchant_id,
+                connection=connection,
+                dedupe_key=envelope.dedupe_key,
+                topic=envelope.topic[:100],
+                payload={"kind": envelope.kind, "external_id": envelope.external_id, "data": envelope.payload},
+            )
+            from integrations.tasks import platform_event_task
+
+            on_commit(lambda: platform_event_task.delay(str(event.id)))
+    except IntegrityError:
+        return 200, "duplicate", None
+    return 200, "accepted", event
+
+
+def platform_event_process(*, event_id: Any) -> str:
+    """Apply one stored delivery; safe to run twice (upserts are idempotent, state is conditional)."""
+    event = PlatformWebhookEvent.objects.filter(id=event_id).select_related("connection__merchant").first()
+    if event is None or event.state in (PlatformWebhookEvent.State.PROCESSED, PlatformWebhookEvent.State.IGNORED):
+        return "skipped"
+    connection = event.connection
+    merchant = connection.merchant
+    connector = connector_for(connection)
+    kind = event.payload.get("kind")
+    data = event.payload.get("data") or {}
+    external_id = event.payload.get("external_id") or ""
+    try:
+        if kind == "upsert":
+            products_upsert(merchant=merchant, source=connection.platform, items=[connector.parse_product(data)])
+        elif kind == "delete":
+            products_archive_external(merchant=merchant, source=connection.platform, external_ids=[external_id])
+        elif kind == "order":
+            order = connector.parse_order(data)
+            commerce_services.order_upsert_external(merchant=merchant, source=connection.platform, **order)
+        elif kind == "authorize" and hasattr(connector, "authorize"):
+            # update() runs the field's get_prep_value: the tokens are stored encrypted
+            PlatformConnection.objects.filter(id=connection.id).update(
+                credentials=json.dumps(connector.authorize(data))
+            )
+        state = PlatformWebhookEvent.State.PROCESSED if kind != "ignore" else PlatformWebhookEvent.State.IGNORED
+        PlatformWebhookEvent.objects.filter(id=event.id).update(
+            state=state, processed_at=timezone.now(), attempts=event.attempts + 1, error=""
+        )
+        return state
+    except Exception as exc:
+        logger.warning("platform event %s failed", event.id, exc_info=True)
+        PlatformWebhookEvent.objects.filter(id=event.id).update(
+            state=PlatformWebhookEvent.State.FAILED,
+            attempts=event.attempts + 1,
+            error=f"{type(exc).__name__}: {exc}"[:500],
+        )
+        raise
+
+
+# --- automation subscriptions --------------------------------------------------------------------
+
+
+def _check_events(events: list[str]) -> list[str]:
+    if not isinstance(events, list) or not events:
+        raise IntegrationError("Choose at least one event.", fields={"events": ["Required."]})
+    unknown = [e for e in events if e != "*" and e not in AUTOMATION_EVENTS]
+    if unknown:
+        raise IntegrationError(f"Unknown events: {', '.join(map(str, unknown))}.", fields={"events": unknown})
+    return sorted(set(events))
+
+
+def subscription_create(
+    *,
+    merchant: Any,
+    url: str,
+    events: list[str],
+    description: str = "",
+    secret: str = "",
+    auth_header_name: str = "",
+    auth_header_value: str = "",
+) -> WebhookSubscription:
+    """SSRF guard: private, loopback and link-local targets are refused (unless SSRF_ALLOW_PRIVATE)."""
+    assert_public_url(url)
+    return WebhookSubscription.objects.create(
+        merchant=merchant,
+        url=url,
+        events=_check_events(events),
+        description=description[:200],
+        secret=secret or secrets.token_hex(32),
+        auth_header_name=auth_header_name[:100],
+        auth_header_value=auth_header_value,
+    )
+
+
+def subscription_update(*, merchant: Any, subscription: WebhookSubscription, data: dict) -> WebhookSubscription:
+    if subscription.merchant_id != merchant.pk:
+        raise NotFoundError("Subscription not found.")
+    if "url" in data:
+        assert_public_url(data["url"])
+        subscription.url = data["url"]
+    if "events" in data:
+        subscription.events = _check_events(data["events"])
+    for key in ("description", "active", "auth_header_name", "auth_header_value"):
+        if key in data:
+            setattr(subscription, key, data[key])
+    if data.get("rotate_secret"):
+        subscription.secret = secrets.token_hex(32)
+    subscription.save()
+    return subscription
+
+
+def subscription_delete(*, merchant: Any, subscription: WebhookSubscription) -> None:
+    if subscription.merchant_id != merchant.pk:
+        raise NotFoundError("Subscription not found.")
+    subscription.delete()
