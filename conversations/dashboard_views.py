@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -337,6 +338,7 @@ def _action_error(exc: ApplicationError) -> str:
 # --- analytics -------------------------------------------------------------------------------
 
 PERIODS = {"7": 7, "30": 30, "90": 90}
+ANALYTICS_CACHE_SECONDS = 120
 
 
 class AnalyticsView(DashboardPage):
@@ -348,7 +350,13 @@ class AnalyticsView(DashboardPage):
         period = self.request.GET.get("period", "30")
         days = PERIODS.get(period, 30)
         start, end = period_bounds(days)
-        data = selectors.analytics_summary(merchant=self.merchant, start=start, end=end)
+        # figures for a period move slowly; a short cache spares the database repeated scans of
+        # the period's messages (cold: ~2 scans of N messages, see docs/performance.md)
+        key = f"dashboard:analytics:{self.merchant.pk}:{start.isoformat()}:{end.isoformat()}"
+        data = cache.get(key)
+        if data is None:
+            data = selectors.analytics_summary(merchant=self.merchant, start=start, end=end)
+            cache.set(key, data, ANALYTICS_CACHE_SECONDS)
         context.update(
             period=str(days),
             periods=[("7", _("Last 7 days")), ("30", _("Last 30 days")), ("90", _("Last 90 days"))],
