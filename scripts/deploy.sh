@@ -4,14 +4,17 @@
 #   scripts/deploy.sh 1.4.2
 #
 # Steps (one log line each): previous tag -> pull -> backup (DB + Qdrant, rotated) -> migrate ->
-# roll api -> reload nginx -> poll $HEALTH_URL (/readyz through nginx) -> roll worker + beat -> record.
-# If the new API does not become ready, the api service is put back on the previous tag, nginx is
-# reloaded and readiness is polled again; the script then exits 1 (2 if the rollback is unhealthy too).
+# roll api start-first (new containers next to the old, healthy, nginx reload, old stopped) -> poll
+# $HEALTH_URL (/readyz through nginx) -> roll worker + beat -> record the tag.
+# New containers that never get healthy are removed while the old ones keep serving; if /readyz fails
+# after the switch, the api is rolled (start-first again) back to the previous tag. Exit 1 after a
+# rollback, 2 when even the previous tag is not ready.
 # Migrations must be backward compatible (expand, then contract in a later release) because a
 # rollback does not undo them; the backup taken before is the way back from a bad migration.
 #
-# Environment: DOCKER (docker command; tests use a fake), CURL, HEALTH_URL, HEALTH_RETRIES,
-# HEALTH_INTERVAL, STATE_DIR (where the deployed tag is recorded), SKIP_BACKUP=1, DRY_RUN=1.
+# Environment: DOCKER (docker command; tests use a fake), CURL, HEALTH_URL, HEALTH_HOST, HEALTH_RETRIES,
+# HEALTH_INTERVAL, API_REPLICAS (2), STATE_DIR (where the deployed tag is recorded), SKIP_BACKUP=1,
+# DRY_RUN=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,12 +76,59 @@ wait_ready() {
   return 1
 }
 
+api_ids() { $DOCKER compose -p "$COMPOSE_PROJECT_NAME" -f "$COMPOSE_FILE" ps -q api 2>/dev/null | sort; }
+
+reload_nginx() {
+  compose exec -T nginx nginx -s reload >/dev/null || log "nginx: reload failed (it re-resolves on restart)"
+}
+
+# Wait for the containers' own healthchecks (compose/healthcheck.py on /healthz) to pass.
+wait_healthy() {
+  local attempt id status all
+  for attempt in $(seq 1 "$HEALTH_RETRIES"); do
+    all=healthy
+    for id in "$@"; do
+      status=$($DOCKER inspect --format '{{.State.Health.Status}}' "$id" 2>/dev/null || echo missing)
+      [ "$status" = healthy ] || all=$status
+    done
+    [ "$all" = healthy ] && return 0
+    [ "$all" = unhealthy ] || [ "$all" = missing ] && [ "$attempt" -gt 1 ] && { log "roll: a new container is $all"; return 1; }
+    sleep "$HEALTH_INTERVAL"
+  done
+  return 1
+}
+
+# Start-first roll: start API_REPLICAS containers of `tag` next to the running ones, wait until they
+# are healthy, put them behind nginx, then stop the old ones. Returns 0 when the new containers took
+# over, 1 when they never became healthy (they are removed and the old ones keep serving), 2 when
+# compose could not even start them.
 roll_api() {
-  local tag=$1
-  log "roll: api -> $tag"
-  with_tag "$tag" up -d --no-deps api || { log "roll: compose up of api:$tag failed"; return 1; }
-  log "nginx: reload (new api container addresses)"
-  compose exec -T nginx nginx -s reload || log "nginx: reload failed (continuing; it re-resolves on restart)"
+  local tag=$1 old new id want
+  old=$(api_ids)
+  want=${API_REPLICAS:-2}
+  log "roll: api -> $tag (start $want new next to $(echo "$old" | grep -c . || true) running)"
+  if [ -n "${DRY_RUN:-}" ]; then
+    with_tag "$tag" up -d --no-deps --no-recreate --scale "api=$want" api
+    return 0
+  fi
+  with_tag "$tag" up -d --no-deps --no-recreate --scale "api=$(( $(echo "$old" | grep -c . || true) + want ))" api \
+    || { log "roll: compose could not start api:$tag"; return 2; }
+  new=$(comm -13 <(echo "$old") <(api_ids) | grep . || true)
+  [ -n "$new" ] || { log "roll: no new api container appeared"; return 2; }
+  if ! wait_healthy $new; then
+    log "roll: new api:$tag containers are not healthy; removing them, the running ones keep serving"
+    $DOCKER rm -f $new >/dev/null || true
+    reload_nginx
+    return 1
+  fi
+  log "nginx: reload (old and new api containers)"
+  reload_nginx
+  if [ -n "$old" ]; then
+    log "roll: stopping the previous api containers"
+    for id in $old; do $DOCKER stop -t 30 "$id" >/dev/null && $DOCKER rm "$id" >/dev/null || true; done
+    reload_nginx
+  fi
+  return 0
 }
 
 PREV_TAG=$(previous_tag || true)
@@ -97,7 +147,11 @@ fi
 log "migrate: running migrations of $NEW_TAG"
 with_tag "$NEW_TAG" run --rm migrate || die "migrations of $NEW_TAG failed; api still on ${PREV_TAG:-its current tag}"
 
-if roll_api "$NEW_TAG" && { [ -n "${DRY_RUN:-}" ] || wait_ready; }; then
+set +e
+roll_api "$NEW_TAG"
+rolled=$?
+set -e
+if [ "$rolled" -eq 0 ] && { [ -n "${DRY_RUN:-}" ] || wait_ready; }; then
   log "roll: worker and beat -> $NEW_TAG"
   with_tag "$NEW_TAG" up -d --no-deps worker beat
   [ -n "${DRY_RUN:-}" ] || { [ -n "$PREV_TAG" ] && echo "$PREV_TAG" > "$STATE_DIR/previous_tag"; echo "$NEW_TAG" > "$STATE_DIR/current_tag"; }
@@ -105,6 +159,10 @@ if roll_api "$NEW_TAG" && { [ -n "${DRY_RUN:-}" ] || wait_ready; }; then
   exit 0
 fi
 
+if [ "$rolled" -eq 1 ] && wait_ready; then
+  # the new containers never took traffic; the previous ones still run
+  die "deploy of $NEW_TAG rolled back; ${PREV_TAG:-the previous release} is serving" 1
+fi
 if [ -z "$PREV_TAG" ]; then
   die "$NEW_TAG is not ready and there is no previous tag to roll back to" 2
 fi

@@ -19,33 +19,63 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 FAKE_DOCKER = r"""#!/usr/bin/env bash
-# fake docker: log the call, emulate the few compose commands deploy.sh uses
-state="$FAKE_STATE"
+# fake docker: logs each call and keeps api containers as files <id> holding their image tag
+state="$FAKE_STATE"; ctr="$state/containers"; mkdir -p "$ctr"
 echo "KALEEM_TAG=${KALEEM_TAG:-} $*" >> "$state/calls.log"
-if [ "$1" = "inspect" ]; then echo "ghcr.io/kaleem/kaleem:${FAKE_RUNNING_TAG:-1.0.0}"; exit 0; fi
-[ "$1" = "compose" ] || exit 0
+healthy() { case " $FAKE_HEALTHY " in *" $1 "*) return 0 ;; esac; return 1; }
+case "$1" in
+  inspect)
+    id=${4:-}; [ -f "$ctr/$id" ] || exit 1; tag=$(cat "$ctr/$id")
+    case "$3" in
+      *Config.Image*) echo "ghcr.io/kaleem/kaleem:$tag" ;;
+      *Health*) if healthy "$tag"; then echo healthy; else echo unhealthy; fi ;;
+    esac
+    exit 0 ;;
+  rm) shift; for id in "$@"; do [ "$id" = "-f" ] || rm -f "$ctr/$id"; done; exit 0 ;;
+  stop) exit 0 ;;
+  compose) ;;
+  *) exit 0 ;;
+esac
 shift
 while [ $# -gt 0 ]; do case "$1" in -p|-f) shift 2 ;; *) break ;; esac; done
 cmd=$1; shift
 case "$cmd" in
-  ps) echo "c0ffee" ;;
+  ps) ls "$ctr" | sort ;;
   pull) [ -e "$state/pull_fails" ] && exit 1; exit 0 ;;
   run) [ -e "$state/migrate_fails" ] && { echo "migration error" >&2; exit 1; }; exit 0 ;;
   up)
-    for svc in "$@"; do case "$svc" in -*) ;; *) echo "$KALEEM_TAG" > "$state/$svc.tag" ;; esac; done ;;
+    scale=""; services=()
+    while [ $# -gt 0 ]; do
+      case "$1" in --scale) scale=${2#api=}; shift 2 ;; -*) shift ;; *) services+=("$1"); shift ;; esac
+    done
+    for svc in "${services[@]}"; do
+      if [ "$svc" = api ]; then
+        n=$(ls "$ctr" | wc -l)
+        while [ "$n" -lt "${scale:-2}" ]; do
+          id=$(printf 'c%03d' "$(cat "$state/seq" 2>/dev/null || echo 0)")
+          echo $(( $(cat "$state/seq" 2>/dev/null || echo 0) + 1 )) > "$state/seq"
+          echo "$KALEEM_TAG" > "$ctr/$id"; n=$((n + 1))
+        done
+      else
+        echo "$KALEEM_TAG" > "$state/$svc.tag"
+      fi
+    done ;;
   exec) exit 0 ;;
 esac
 """
 
 
 class _Ready(BaseHTTPRequestHandler):
+    """nginx -> /readyz: ready while every running api container runs a tag in `ready`."""
+
     state: Path
-    good: set
+    ready: set
 
     def do_GET(self):  # noqa: N802
-        tag_file = self.state / "api.tag"
-        tag = tag_file.read_text().strip() if tag_file.exists() else ""
-        ok = tag in self.good
+        ctr = self.state / "containers"
+        tags = {p.read_text().strip() for p in ctr.iterdir()} if ctr.exists() else set()
+        ok = bool(tags) and tags <= self.ready
+        self.server.hosts.append(self.headers.get("Host"))
         body = json.dumps({"status": "ok" if ok else "unavailable"}).encode()
         self.send_response(200 if ok else 503)
         self.send_header("Content-Type", "application/json")
@@ -59,15 +89,35 @@ class _Ready(BaseHTTPRequestHandler):
 @pytest.fixture
 def stack(tmp_path):
     state = tmp_path / "state"
-    state.mkdir()
+    (state / "containers").mkdir(parents=True)
     docker = tmp_path / "docker"
     docker.write_text(FAKE_DOCKER)
     docker.chmod(0o755)
-    handler = type("Ready", (_Ready,), {"state": state, "good": {"1.0.0", "1.1.0"}})
+    handler = type("Ready", (_Ready,), {"state": state, "ready": {"1.0.0", "1.1.0"}})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.hosts = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield {"state": state, "docker": docker, "url": f"http://127.0.0.1:{server.server_port}/readyz", "tmp": tmp_path}
+    yield {
+        "state": state,
+        "docker": docker,
+        "url": f"http://127.0.0.1:{server.server_port}/readyz",
+        "tmp": tmp_path,
+        "server": server,
+    }
     server.shutdown()
+
+
+def running(stack, tag: str, n: int = 2) -> None:
+    for i in range(n):
+        (stack["state"] / "containers" / f"old{i}").write_text(tag)
+
+
+def api_tags(stack) -> list[str]:
+    return sorted(p.read_text().strip() for p in (stack["state"] / "containers").iterdir())
+
+
+# container healthcheck passes for these; /readyz additionally needs the tag in the `ready` set
+HEALTHY = "1.0.0 1.1.0 3.0.0-noready 0.9.0-noready"
 
 
 def deploy(stack, tag, **extra):
@@ -76,11 +126,13 @@ def deploy(stack, tag, **extra):
         "KALEEM_NO_DOTENV": "1",
         "DOCKER": str(stack["docker"]),
         "FAKE_STATE": str(stack["state"]),
+        "FAKE_HEALTHY": HEALTHY,
         "HEALTH_URL": stack["url"],
         "HEALTH_RETRIES": "3",
         "HEALTH_INTERVAL": "0.05",
         "STATE_DIR": str(stack["tmp"] / "deploy-state"),
         "SKIP_BACKUP": "1",
+        "ALLOWED_HOSTS": "kaleem.example.com,.kaleem.example.com",
         **extra,
     }
     return subprocess.run(
@@ -92,62 +144,71 @@ def calls(stack):
     return (stack["state"] / "calls.log").read_text().splitlines()
 
 
-def test_good_deploy_rolls_api_then_workers_and_records_tag(stack):
+def test_good_deploy_starts_new_containers_first_then_retires_the_old(stack):
+    running(stack, "1.0.0")
     result = deploy(stack, "1.1.0")
     assert result.returncode == 0, result.stderr
-    assert (stack["state"] / "api.tag").read_text().strip() == "1.1.0"
+    assert api_tags(stack) == ["1.1.0", "1.1.0"]
     assert (stack["state"] / "worker.tag").read_text().strip() == "1.1.0"
     assert (stack["tmp"] / "deploy-state/current_tag").read_text().strip() == "1.1.0"
     assert (stack["tmp"] / "deploy-state/previous_tag").read_text().strip() == "1.0.0"  # from docker inspect
     log = result.stderr
-    for step in (
-        "start: deploying 1.1.0 (previous: 1.0.0)",
-        "pull:",
-        "backup: skipped",
-        "migrate:",
-        "roll: api -> 1.1.0",
-        "nginx: reload",
-        "health:",
-        "roll: worker and beat",
-        "done: 1.1.0 is live",
-    ):
+    for step in ("start: deploying 1.1.0 (previous: 1.0.0)", "pull:", "backup: skipped", "migrate:",
+                 "roll: api -> 1.1.0 (start 2 new next to 2 running)", "nginx: reload (old and new",
+                 "roll: stopping the previous api containers", "health:", "roll: worker and beat",
+                 "done: 1.1.0 is live"):  # fmt: skip
         assert step in log, step
-    ordered = [c.split(" ", 1)[1] for c in calls(stack) if " compose " in c]
-    assert (
-        ordered.index(next(c for c in ordered if " pull " in c))
-        < ordered.index(next(c for c in ordered if " run --rm migrate" in c))
-        < ordered.index(next(c for c in ordered if c.endswith("up -d --no-deps api")))
-    )
+    seen = calls(stack)
+    pull = next(i for i, c in enumerate(seen) if " pull " in c)
+    migrate = next(i for i, c in enumerate(seen) if " run --rm migrate" in c)
+    scale = next(i for i, c in enumerate(seen) if "--scale api=4" in c)
+    stop = next(i for i, c in enumerate(seen) if c.split(" ", 1)[1].startswith("stop "))
+    assert pull < migrate < scale < stop  # old containers stop only after the new ones are healthy
+    assert set(stack["server"].hosts) == {"kaleem.example.com"}  # probes as the site, not 127.0.0.1
 
 
-def test_unhealthy_release_is_rolled_back_to_previous_tag(stack):
+def test_unhealthy_release_never_takes_traffic_and_old_containers_keep_serving(stack):
+    running(stack, "1.0.0")
     assert deploy(stack, "1.1.0").returncode == 0
     result = deploy(stack, "2.0.0-bad")
     assert result.returncode == 1
-    assert (stack["state"] / "api.tag").read_text().strip() == "1.1.0"  # serving the previous release
+    assert api_tags(stack) == ["1.1.0", "1.1.0"]  # the new containers were removed
     assert (stack["state"] / "worker.tag").read_text().strip() == "1.1.0"  # workers never moved
     assert (stack["tmp"] / "deploy-state/current_tag").read_text().strip() == "1.1.0"
-    assert "rollback: 2.0.0-bad failed its health check, returning api to 1.1.0" in result.stderr
+    assert "new api:2.0.0-bad containers are not healthy; removing them" in result.stderr
     assert "rolled back; 1.1.0 is serving" in result.stderr
-    api_rolls = [c for c in calls(stack) if c.endswith("up -d --no-deps api")]
-    assert [c.split(" ")[0] for c in api_rolls][-2:] == ["KALEEM_TAG=2.0.0-bad", "KALEEM_TAG=1.1.0"]
+    assert not any(c.split(" ", 1)[1].startswith("stop ") for c in calls(stack)[-10:])
 
 
-def test_rollback_that_is_unhealthy_too_exits_2(stack):
-    result = deploy(stack, "2.0.0-bad", FAKE_RUNNING_TAG="0.9.0-also-bad")
+def test_release_that_fails_readiness_after_the_switch_is_rolled_back_to_previous_tag(stack):
+    running(stack, "1.1.0")
+    result = deploy(stack, "3.0.0-noready")  # containers healthy, /readyz not (e.g. database refused)
+    assert result.returncode == 1
+    assert "rollback: 3.0.0-noready failed its health check, returning api to 1.1.0" in result.stderr
+    assert "rolled back; 1.1.0 is serving" in result.stderr
+    assert api_tags(stack) == ["1.1.0", "1.1.0"]
+    rolls = [c.split(" ")[0] for c in calls(stack) if "--scale" in c]
+    assert rolls == ["KALEEM_TAG=3.0.0-noready", "KALEEM_TAG=1.1.0"]
+
+
+def test_rollback_that_is_not_ready_either_exits_2(stack):
+    running(stack, "0.9.0-noready")
+    result = deploy(stack, "3.0.0-noready")
     assert result.returncode == 2
-    assert "rollback to 0.9.0-also-bad is not ready either" in result.stderr
+    assert "rollback to 0.9.0-noready is not ready either" in result.stderr
 
 
 def test_failed_migration_stops_before_touching_the_api(stack):
+    running(stack, "1.0.0")
     (stack["state"] / "migrate_fails").touch()
     result = deploy(stack, "1.1.0")
     assert result.returncode == 1
     assert "migrations of 1.1.0 failed" in result.stderr
-    assert not (stack["state"] / "api.tag").exists()
+    assert api_tags(stack) == ["1.0.0", "1.0.0"]
 
 
 def test_failed_pull_changes_nothing(stack):
+    running(stack, "1.0.0")
     (stack["state"] / "pull_fails").touch()
     result = deploy(stack, "1.1.0")
     assert result.returncode == 1
@@ -159,14 +220,15 @@ def test_failed_pull_changes_nothing(stack):
 def test_malformed_tag_is_refused(stack, tag):
     result = deploy(stack, tag)
     assert result.returncode == 1
-    assert not (stack["state"] / "calls.log").exists() or "up" not in (stack["state"] / "calls.log").read_text()
+    assert not (stack["state"] / "calls.log").exists() or " up " not in (stack["state"] / "calls.log").read_text()
 
 
 def test_dry_run_prints_commands_and_changes_nothing(stack):
+    running(stack, "1.0.0")
     result = deploy(stack, "1.1.0", DRY_RUN="1")
     assert result.returncode == 0
-    assert "DRY_RUN: KALEEM_TAG=1.1.0" in result.stderr and "up -d --no-deps api" in result.stderr
-    assert not (stack["state"] / "api.tag").exists()
+    assert "DRY_RUN: KALEEM_TAG=1.1.0" in result.stderr and "--scale api=2 api" in result.stderr
+    assert api_tags(stack) == ["1.0.0", "1.0.0"]
 
 
 # --- backup / restore ------------------------------------------------------------------------------
