@@ -15,5 +15,6 @@ class KaleemConfig(AppConfig):
         from kaleem.observability import on_ready
 
         scope_tenant_admins()  # every tenant model admin gets the merchant filter (admin autodiscovery ran first)
+        schema.name_colliding_model_enums()  # stable OpenAPI enum names (ChannelStatusEnum, not StatusA7bEnum)
 
         on_ready()  # cache invalidation on writes; OpenTelemetry when OTEL_EXPORTER_OTLP_ENDPOINT is set
