@@ -100,6 +100,8 @@ EXEMPLARS: dict[str, list[str]] = {
         "can I return an item",
         "what is your refund policy",
         "can I exchange for another size",
+        "المقاس ما ضبط معي",
+        "the size doesn't fit me",
         "متى يرجع لي المبلغ؟",
         # payment
         "وش طرق الدفع عندكم؟",

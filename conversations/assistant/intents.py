@@ -49,7 +49,11 @@ def _rx(*parts: str) -> re.Pattern:
 
 # Patterns run on normalised text (alef/yaa/taa-marbuta unified, lowercase).
 HUMAN_RX = _rx(
-    r"موظف",
+    # "موظف" alone is also "employee" ("how many employees do you have"): require asking for one
+    r"(اكلم|كلم|ابي|ابغى|ابغا|ابا|اريد|حولني|حولوني|وصلني|تواصل مع|اتواصل مع|اتكلم مع|ارسلني ل)\s*(مع )?(احد |اي )?(ال)?موظف",
+    r"^(ال)?موظف[\s?!.]*$",
+    r"(احد|شخص|موظف)( من)? ?(الفريق|الموظفين|الدعم|خدمه العملاء)? ?(يكلمني|يتصل علي|يتصل بي|يرد علي|يتواصل معي)",
+    r"\b(a real person|a person|someone from (your|the) (team|staff))\b",
     r"\bانسان\b",
     r"بشري",
     r"شخص حقيقي",
@@ -83,6 +87,7 @@ ORDER_RX = _rx(
 )
 CANCEL_RX = _rx(r"الغي|الغاء|الغ[يى] ", r"\bcancel")
 CART_ADD_RX = _rx(
+    r"(عطني|ابي|ابغى|ابا|اريد|حط|ضيف|اضف).*(في|الى|لل|ل) ?(ال)?سل(ه|تي)\b",
     r"(اضف|اضيف|ضيف|حط|حطه|حطها|اضيفه|ضيفه).*(سله|السله|سلتي)",
     r"\b(add|put)\b.*\b(cart|basket|bag)\b",
     r"^(ابي|ابغى|ابا|اريد) (اخذ|اشتري|اشتريه|اشتريها|اطلب) (ال)?(اول|ثاني|ثالث|هذا|هذي|هذه|ه|ها)\b",
@@ -100,6 +105,10 @@ INJECTION_RX = _rx(
     r"you are now",
     r"pretend (to be|you are)",
     r"jailbreak",
+    r"\bas (the|a|your) (store )?(manager|owner|admin|administrator|developer)\b",
+    r"\bi (hereby )?authori[sz]e\b",
+    r"بصفتي (ال)?(مدير|مالك|المسؤول)",
+    r"(قول|قل|اكتب|رد) (ان|بان) .{0,40}(مجان|خصم|ببلاش)",
     r"تجاهل.*(التعليمات|الاوامر|القواعد|تعليماتك)",
     r"انس[يى].*(التعليمات|تعليماتك|الاوامر)",
     r"(اعطني|عطني|ابي|give me).{0,20}(خصم|discount).{0,12}\d{2,3}\s?(%|٪|بالميه|percent)",
@@ -148,7 +157,16 @@ POLICY_KINDS_RX: dict[str, re.Pattern] = {
         r"فلوسي",
         r"\b(return|returns|refund|refunds|money back)\b",
     ),
-    "exchange": _rx(r"استبدال", r"استبدل", r"تبديل", r"ابدل", r"بدل", r"\b(exchange|swap|replace)\b"),
+    "exchange": _rx(
+        r"استبدال",
+        r"استبدل",
+        r"تبديل",
+        r"ابدل",
+        r"بدل",
+        r"مقاس (اكبر|اصغر)|(اكبر|اصغر) مقاس|المقاس (طلع|جا) (صغير|كبير|ضيق|واسع)",
+        r"\b(exchange|swap|replace)\b",
+        r"\b(bigger|smaller|larger) size\b|\bdoesn'?t fit\b|\btoo (small|big|tight|large)\b",
+    ),
     "payment": _rx(
         r"دفع",
         r"ادفع",
@@ -174,6 +192,7 @@ POLICY_KINDS_RX: dict[str, re.Pattern] = {
     ),
     "working_hours": _rx(
         r"دوام",
+        r"فاتحين|مفتوحين|فاتح الحين|مفتوح الحين",
         r"ساعات (ال)?(عمل|دوام)",  # bare "ساعات" is also "watches"
         r"اوقات",
         r"تفتحون",

@@ -95,7 +95,7 @@ GENERIC_SHOPPING_WORDS = frozenset(
     tokenize(
         "ابي ابغى ابغا ابا اريد ارغب ودي عندكم لديكم تبيعون تبيع بيع شراء اشتري اشوف وريني ورني ابحث دور "
         "شي شيء حلو زين جديد الجديد متوفر موجود نوع انواع سعر بسعر ريال want looking sell selling buy need "
-        "something nice new show see find get available price riyal sar",
+        "something nice new show see find get available price riyal sar store shop other متجر محل",
         keep_stopwords=True,
     )
 )

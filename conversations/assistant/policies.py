@@ -17,8 +17,9 @@ from conversations.assistant.language import Analysis
 from merchants.knowledge.selectors import KnowledgeHit, knowledge_search, lead_chunk
 
 SECOND_SENTENCE_RATIO = 0.9
-HINTED_MIN_SCORE = 0.2
+HINTED_MIN_SCORE = 0.15
 FAQ_LEXICAL_MIN = 0.4
+FAQ_STRONG_LEXICAL = 0.6
 WEAK_LEXICAL = 0.2
 
 
@@ -44,7 +45,10 @@ def _choose(hits: list[KnowledgeHit], hints: tuple[str, ...]) -> KnowledgeHit | 
     embedding alone is not proof ('do you sell cars' is near 'do you ship cars')."""
     if hints:
         candidates = [
-            h for h in hits if h.policy_kind in hints or (h.source_kind == "faq" and h.title_score >= FAQ_LEXICAL_MIN)
+            h
+            for h in hits
+            if h.policy_kind in hints
+            or (h.source_kind == "faq" and (h.title_score >= FAQ_LEXICAL_MIN or h.lexical_score >= FAQ_STRONG_LEXICAL))
         ]
         if candidates and candidates[0].score >= HINTED_MIN_SCORE:
             return candidates[0]

@@ -95,8 +95,12 @@ def evaluate_case(case: dict, *, merchant: Any, sku_by_id: dict[str, str], faq_k
         out.invented = out.answered and bool(result.source or result.product_ids)
         if out.invented:
             out.failures.append("answered an unanswerable question")
-    if "handoff" in expect and bool(expect["handoff"]) != handoff:
-        out.failures.append(f"handoff {handoff} != {expect['handoff']}")
+    # A hand-off is wrong when one was expected and did not happen, or when it happened on a question
+    # the assistant should have answered (handing off an unanswerable question is a correct outcome).
+    if expect.get("handoff") and not handoff:
+        out.failures.append("expected a hand-off")
+    elif handoff and not expect.get("handoff") and expect.get("answerable", True) is not False:
+        out.failures.append("handed off an answerable question")
     return out
 
 
@@ -142,7 +146,12 @@ def summarise(results: list[CaseResult]) -> dict[str, Any]:
         "product_recall_at_5": round(100.0 * statistics.mean(r.recall for r in product_cases), 1)
         if product_cases
         else None,
-        "handoff_precision": _pct([bool(r.case["expect"].get("handoff")) for r in predicted_handoff]),
+        "handoff_precision": _pct(
+            [
+                bool(r.case["expect"].get("handoff")) or r.case["expect"].get("answerable") is False
+                for r in predicted_handoff
+            ]
+        ),
         "handoff_recall": _pct([r.handoff for r in expected_handoff]),
         "turn_latency_ms_p50": _percentile(latencies, 0.5),
         "turn_latency_ms_p95": _percentile(latencies, 0.95),
