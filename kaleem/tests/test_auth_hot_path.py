@@ -82,3 +82,19 @@ def test_fast_audit_output_matches_the_serializer():
     page = owner.get("/api/v1/merchants/current/audit-log").json()["results"]
     assert {p["action"] for p in page} >= {"product.updated", "system.job"}
     assert APIClient().get("/api/v1/merchants/current/audit-log").status_code == 401
+
+
+def test_list_endpoints_use_a_constant_number_of_queries():
+    from kaleem.testing.factories import MembershipFactory
+    from kaleem.testing.queries import assert_max_queries
+
+    owner, merchant, user = member_client("owner")
+    for i in range(60):
+        audit(merchant=merchant, actor=user, action=f"test.{i}")
+        MembershipFactory(merchant=merchant, role="viewer")
+    owner.post("/api/v1/tokens", {"name": "t"}, format="json")
+    # auth (revocation + membership) + the page; never one query per row
+    for url in ("/api/v1/merchants/current/audit-log", "/api/v1/team/members", "/api/v1/tokens"):
+        with assert_max_queries(3):
+            r = owner.get(url)
+        assert r.status_code == 200 and r.json()["results"], url
