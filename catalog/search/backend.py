@@ -174,7 +174,10 @@ def _build_filter(merchant_id: Any, must: dict | None) -> qm.Filter | None:
 
 
 class _Mirror:
-    """Exact-cosine copy of one local collection: rows patched on every write made through this module."""
+    """Exact-cosine copy of one local collection: rows patched on every write made through this module.
+
+    Filters are evaluated on numpy columns built lazily per payload key (and dropped on writes), so a
+    search is one matrix-vector product, a boolean mask and an argpartition — no Python loop over points."""
 
     def __init__(self, dimension: int) -> None:
         self.matrix = np.zeros((0, dimension), dtype=np.float32)
@@ -183,9 +186,11 @@ class _Mirror:
         self.payloads: list[dict] = []
         self.rows: dict[str | int, int] = {}
         self.lock = threading.Lock()
+        self._columns: dict[str, Any] = {}
 
     def upsert(self, ids: list, vectors: np.ndarray, payloads: list[dict]) -> None:
         with self.lock:
+            self._columns.clear()
             new_rows = []
             for i, pid in enumerate(ids):
                 row = self.rows.get(pid)
@@ -211,32 +216,70 @@ class _Mirror:
                 if row is not None:
                     self.alive[row] = False
 
+    def _column(self, key: str) -> Any:
+        column = self._columns.get(key)
+        if column is None:
+            values = [payload.get(key) for payload in self.payloads]
+            if any(isinstance(v, list) for v in values):
+                inverted: dict[Any, list[int]] = {}
+                for row, value in enumerate(values):
+                    for item in value if isinstance(value, list) else [value]:
+                        inverted.setdefault(item, []).append(row)
+                column = ("list", {k: np.asarray(v, dtype=np.int64) for k, v in inverted.items()})
+            elif values and all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in values if v is not None
+            ):
+                column = ("number", np.asarray([np.nan if v is None else float(v) for v in values], dtype=np.float64))
+            else:
+                column = ("value", np.asarray(values, dtype=object))
+            self._columns[key] = column
+        return column
+
+    def _mask(self, merchant: str, must: dict | None) -> np.ndarray:
+        mask = self.alive.copy()
+        for key, expected in [("merchant_id", merchant), *(must or {}).items()]:
+            kind, column = self._column(key)
+            if isinstance(expected, dict):
+                if kind != "number":
+                    mask[:] = False
+                    continue
+                for op, bound in expected.items():
+                    if bound is None:
+                        continue
+                    compare = {"gte": np.greater_equal, "gt": np.greater, "lte": np.less_equal, "lt": np.less}[op]
+                    with np.errstate(invalid="ignore"):
+                        mask &= compare(column, float(bound))
+            else:
+                wanted = list(expected) if isinstance(expected, list | tuple | set) else [expected]
+                if kind == "list":
+                    hit = np.zeros(len(mask), dtype=bool)
+                    for value in wanted:
+                        rows = column.get(value)
+                        if rows is not None:
+                            hit[rows] = True
+                    mask &= hit
+                elif kind == "number":
+                    mask &= np.isin(column, [float(w) for w in wanted if isinstance(w, int | float)])
+                else:
+                    mask &= np.isin(column, np.asarray(wanted, dtype=object))
+        return mask
+
     def search(self, vector: np.ndarray, limit: int, merchant: str, must: dict | None) -> list[Hit]:
         with self.lock:
             if not len(self.ids):
                 return []
-            scores = self.matrix @ vector
-            scores[~self.alive] = -np.inf
-            hits: list[Hit] = []
-            # Take a generous top slice first; widen only when post-filters reject too many.
-            window = min(len(scores), max(limit * 8, 64))
-            seen = 0
-            while True:
-                top = np.argpartition(-scores, window - 1)[:window] if window < len(scores) else np.arange(len(scores))
-                top = top[np.argsort(-scores[top])]
-                for row in top[seen:]:
-                    if scores[row] == -np.inf:
-                        break
-                    payload = self.payloads[row]
-                    if payload.get("merchant_id") != merchant or not _payload_matches(payload, must):
-                        continue
-                    hits.append((str(self.ids[row]), float(scores[row]), payload))
-                    if len(hits) >= limit:
-                        return hits
-                if window >= len(scores):
-                    return hits
-                seen = window
-                window = min(len(scores), window * 4)
+            mask = self._mask(merchant, must)
+            candidates = np.flatnonzero(mask)
+            if not len(candidates):
+                return []
+            if len(candidates) < len(mask) // 4:
+                scores = self.matrix[candidates] @ vector  # selective filter: score only what passed
+            else:
+                scores = (self.matrix @ vector)[candidates]
+            k = min(limit, len(candidates))
+            top = np.argpartition(-scores, k - 1)[:k] if k < len(candidates) else np.arange(len(candidates))
+            top = top[np.argsort(-scores[top], kind="stable")]
+            return [(str(self.ids[candidates[i]]), float(scores[i]), self.payloads[candidates[i]]) for i in top]
 
 
 def _payload_matches(payload: dict, must: dict | None) -> bool:

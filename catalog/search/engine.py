@@ -100,20 +100,84 @@ def _db_signature(merchant_id: str) -> tuple:
     return (agg["n"], agg["last"], syn["n"], syn["last"])
 
 
+class _Row:
+    """A product as the lexical index needs it, read with .values() (no model instances: 2-3x faster)."""
+
+    __slots__ = _FIELDS = (
+        "id",
+        "sku",
+        "title_ar",
+        "title_en",
+        "description_ar",
+        "description_en",
+        "price",
+        "sale_price",
+        "in_stock",
+        "category_id",
+        "attributes",
+        "tags",
+    )
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        for name in self._FIELDS:
+            setattr(self, name, values[name])
+
+    @property
+    def effective_price(self) -> Any:
+        sale = self.sale_price
+        return sale if sale is not None and sale < self.price else self.price
+
+
 def _build(merchant_id: str) -> LexicalIndex:
     from catalog.models import Category, Product, Synonym
 
     categories = list(Category.objects.for_merchant(merchant_id))
     chains = category_chains(categories)
     names = category_names_map(categories, chains)
-    products = Product.objects.for_merchant(merchant_id).filter(status=ProductStatus.ACTIVE).order_by("id")
+    rows = (
+        Product.objects.for_merchant(merchant_id)
+        .filter(status=ProductStatus.ACTIVE)
+        .order_by("id")
+        .values(*_Row._FIELDS)
+    )
     docs = (
-        product_lexical_doc(p, chains.get(str(p.category_id), []), names.get(str(p.category_id), ""))
-        for p in products.iterator(chunk_size=2000)
+        product_lexical_doc(row, chains.get(str(row.category_id), []), names.get(str(row.category_id), ""))
+        for row in map(_Row, rows.iterator(chunk_size=2000))
     )
     groups = [list(g) for g in DEFAULT_SYNONYMS]
     groups += [list(s.terms) for s in Synonym.objects.for_merchant(merchant_id) if isinstance(s.terms, list)]
     return LexicalIndex(docs, synonyms=groups)
+
+
+_rebuilding: set[str] = set()
+
+
+def _rebuild_in_background(mid: str, version: int, current: _Entry) -> None:
+    """Large catalogs keep answering from the previous index while it is checked and, if stale, rebuilt."""
+    with _locks_guard:
+        if mid in _rebuilding:
+            return
+        _rebuilding.add(mid)
+
+    def run() -> None:
+        from django.db import connections
+
+        try:
+            signature = _db_signature(mid)
+            if signature == current.signature:
+                current.version = version
+                current.checked_at = time.monotonic()
+                return
+            index = _build(mid)
+            _indexes[mid] = _Entry(index=index, signature=signature, version=version, checked_at=time.monotonic())
+        except Exception:
+            logger.exception("background lexical rebuild failed for %s", mid)
+        finally:
+            with _locks_guard:
+                _rebuilding.discard(mid)
+            connections.close_all()
+
+    threading.Thread(target=run, name=f"lexical-rebuild-{mid[:8]}", daemon=True).start()
 
 
 def lexical_index_for(merchant_id: Any) -> LexicalIndex:
@@ -121,8 +185,16 @@ def lexical_index_for(merchant_id: Any) -> LexicalIndex:
     ttl = float(getattr(settings, "SEARCH_SIGNATURE_TTL", 2.0))
     entry = _indexes.get(mid)
     now = time.monotonic()
+    if entry is not None and mid in _rebuilding:
+        return entry.index  # being checked or rebuilt in the background
     version = _cached_version(mid)
     if entry is not None and entry.version == version and now - entry.checked_at < ttl:
+        return entry.index
+    if entry is not None and entry.index.size >= int(getattr(settings, "SEARCH_SYNC_REBUILD_MAX", 5000)):
+        # Large catalog: the signature query (an aggregate over every product) and any rebuild run in a
+        # background thread; searches keep using the current index meanwhile.
+        entry.checked_at = now
+        _rebuild_in_background(mid, version, entry)
         return entry.index
     signature = _db_signature(mid)
     if entry is not None and entry.version == version and entry.signature == signature:

@@ -208,3 +208,24 @@ def test_index_sweep_picks_up_products_whose_event_died(owner):
     assert index_sweep_task() >= 1
     p.refresh_from_db()
     assert p.index_state == IndexState.INDEXED and p.index_error == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_large_catalog_refreshes_in_background(owner):
+    """Above SEARCH_SYNC_REBUILD_MAX products the current index keeps answering while a fresh one is built."""
+    import time
+
+    from catalog.search import engine
+
+    _, merchant, _ = owner
+    with override_settings(SEARCH_SYNC_REBUILD_MAX=1, SEARCH_SIGNATURE_TTL=0):
+        _make(merchant, "BG1", "جاكيت", "Jacket", 100)
+        _make(merchant, "BG2", "جاكيت جلد", "Leather jacket", 300)
+        assert set(_skus(product_search(merchant=merchant, query="jacket"))) == {"BG1", "BG2"}
+        _make(merchant, "BG3", "جاكيت شتوي", "Winter jacket", 200)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if "BG3" in _skus(product_search(merchant=merchant, query="jacket")) and not engine._rebuilding:
+                break
+            time.sleep(0.05)
+        assert set(_skus(product_search(merchant=merchant, query="jacket"))) == {"BG1", "BG2", "BG3"}
