@@ -239,3 +239,48 @@ def test_json_log_lines_carry_request_merchant_and_trace_ids():
     assert line["message"] == "رسالة واردة" and line["level"] == "INFO" and line["logger"] == "ops.test"
     assert line["request_id"] == "req-42" and line["merchant_id"] == "m-7"
     assert line["trace_id"] == format(ctx.trace_id, "032x") and line["span_id"] == format(ctx.span_id, "016x")
+
+
+OTLP_SCRIPT = r"""
+import django
+django.setup()  # KaleemConfig.ready() -> setup_tracing() because OTEL_EXPORTER_OTLP_ENDPOINT is set
+from django.test import Client
+from opentelemetry import trace
+from kaleem import observability
+assert observability.tracing_enabled()
+client = Client()
+assert client.get("/api/v1/merchants/current").status_code == 401
+assert client.get("/healthz").status_code == 200  # excluded from tracing
+trace.get_tracer_provider().force_flush(10_000)
+"""
+
+
+def test_otlp_export_from_django_requests_reaches_the_collector(recorder, tmp_path):
+    """The production wiring: endpoint set -> app start instruments Django -> batches POSTed as OTLP/HTTP."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    seen, base = recorder
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "kaleem.settings.test",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": base,
+        "OTEL_SERVICE_NAME": "kaleem-api",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", OTLP_SCRIPT], cwd=REPO, env=env, capture_output=True, text=True, timeout=90
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    posts = [r for r in seen if r["path"] == "/v1/traces"]
+    assert posts, [r["path"] for r in seen]
+    spans, services = [], set()
+    for post in posts:
+        request = ExportTraceServiceRequest.FromString(post["body"])
+        for resource_spans in request.resource_spans:
+            attrs = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            services.add(attrs.get("service.name"))
+            for scope in resource_spans.scope_spans:
+                spans += [s.name for s in scope.spans]
+    assert services == {"kaleem-api"}
+    assert any("merchants/current" in name or name.startswith("GET") for name in spans), spans
+    assert not any("healthz" in name for name in spans), spans
