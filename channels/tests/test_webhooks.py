@@ -363,3 +363,39 @@ def test_disabled_channel_acknowledges_but_does_not_store(client, fake):
     Channel.objects.filter(id=channel.id).update(status=Channel.Status.DISABLED)
     assert post_meta(client, channel, wa_text()).status_code == 200
     assert not WebhookEvent.objects.exists()
+
+
+def test_messenger_quick_reply_and_delivery_receipt(client, fake, django_capture_on_commit_callbacks):
+    from conversations.services import Reply, reply_send
+
+    channel = make_channel("messenger", fake)
+    quick = ms_text(mid="m_QR1", text="المقاس M")
+    quick["entry"][0]["messaging"][0]["message"]["quick_reply"] = {"payload": "size:M"}
+    with django_capture_on_commit_callbacks(execute=True):
+        post_meta(client, channel, quick)
+    message = _inbound(channel).get()
+    assert message.elements == [{"type": "quick_reply", "title": "المقاس M", "payload": "size:M"}]
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = reply_send(conversation=message.conversation, reply=Reply(text="تم"))
+    reply.refresh_from_db()
+    receipt = {"object": "page", "entry": [{"id": "112233445566778", "time": 1767225700000, "messaging": [
+        {"sender": {"id": "6543210987654321"}, "recipient": {"id": "112233445566778"}, "timestamp": 1767225700000,
+         "delivery": {"mids": [reply.provider_message_id], "watermark": 1767225700000}}]}]}  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_meta(client, channel, receipt).status_code == 200
+    reply.refresh_from_db()
+    assert reply.delivery_status == "delivered"
+
+
+def test_instagram_text_and_echo(client, fake, django_capture_on_commit_callbacks):
+    channel = make_channel("instagram", fake)
+    text = ms_text(mid="ig_mid_1", text="كم السعر؟", sender="998877665544332")
+    text["object"] = "instagram"
+    echo = ms_echo(mid="ig_echo_1")
+    echo["object"] = "instagram"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_meta(client, channel, text).status_code == 200
+        assert post_meta(client, channel, echo).status_code == 200
+        assert post_meta(client, channel, text).status_code == 200
+    assert [m.text for m in _inbound(channel)] == ["كم السعر؟"]
+    assert WebhookEvent.objects.get(channel=channel, provider_event_id="ig_echo_1").state == WebhookEvent.State.IGNORED
