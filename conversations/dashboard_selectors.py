@@ -136,7 +136,8 @@ def analytics_summary(*, merchant: Any, start: datetime, end: datetime) -> Analy
     - conversations: started in the period (per channel and per day in the store's time zone);
     - first response: per conversation active in the period, its first assistant/agent reply
       minus its first customer message (both inside the period), p50/p95 by nearest rank;
-    - coverage: share of customer messages the assistant handled without recording an answer gap;
+    - coverage: share of customer messages the assistant handled without leaving an answer gap
+      (a message with several gaps counts once — the same rule as conversations.selectors);
     - hand-off rate: share of started conversations with a hand-off (asked for a human or
       repeated failure) recorded in the period."""
     tz = timezone.get_current_timezone()
@@ -181,12 +182,19 @@ def analytics_summary(*, merchant: Any, start: datetime, end: datetime) -> Analy
         .values_list("first_in", "first_out")
     )
     waits = [(out - first).total_seconds() for first, out in firsts if first and out and out >= first]
-    gap_count, handoff_ids = 0, set()
     gaps = AnswerGap.objects.for_merchant(merchant).filter(created_at__gte=start, created_at__lt=end)
-    for reason, conversation_id in gaps.values_list("reason", "conversation_id"):
-        gap_count += 1
-        if reason in HANDOFF_REASONS and conversation_id is not None:
-            handoff_ids.add(conversation_id)
+    gap_row = gaps.aggregate(
+        total=Count("id"),
+        # one customer message can leave several gaps (low confidence, then hand-off): count it once
+        messages=Count("message_id", distinct=True),
+        without_message=Count("id", filter=Q(message__isnull=True)),
+        handoffs=Count(
+            "conversation_id", distinct=True, filter=Q(reason__in=HANDOFF_REASONS, conversation__isnull=False)
+        ),
+    )
+    gap_count = gap_row["total"] or 0
+    unanswered = (gap_row["messages"] or 0) + (gap_row["without_message"] or 0)
+    handoffs = gap_row["handoffs"] or 0
 
     days = []
     cursor = timezone.localtime(start, tz).date()
@@ -201,9 +209,9 @@ def analytics_summary(*, merchant: Any, start: datetime, end: datetime) -> Analy
         inbound_messages=inbound_count,
         first_response_p50=percentile(waits, 0.5),
         first_response_p95=percentile(waits, 0.95),
-        coverage=(max(0.0, 1 - gap_count / handled) if handled else None),
-        handoff_rate=(len(handoff_ids) / conversation_count if conversation_count else None),
-        handoffs=len(handoff_ids),
+        coverage=(max(0.0, 1 - unanswered / handled) if handled else None),
+        handoff_rate=(handoffs / conversation_count if conversation_count else None),
+        handoffs=handoffs,
         gaps=gap_count,
         top_intents=intent_counts[:8],
         per_channel=[
