@@ -10,7 +10,7 @@ Two measurements, embedded defaults (SQLite in a temp directory, Qdrant in memor
 
 Target: p95 ≤ 150 ms per turn on this 2-core machine.
 
-    .venv/bin/python benchmarks/assistant_turns.py [--rounds 20]
+    .venv/bin/python benchmarks/assistant_turns.py [--rounds 20] [--database-url postgres://…]
 """
 
 import argparse
@@ -61,11 +61,12 @@ def _line(label: str, values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--database-url", default="", help="e.g. postgres://… (default: SQLite in a temp dir)")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="kaleem-assistant-bench-")
     os.environ.update(
         DJANGO_SETTINGS_MODULE="kaleem.settings.base",
-        DATABASE_URL=f"sqlite:///{workdir}/bench.sqlite3",
+        DATABASE_URL=args.database_url or f"sqlite:///{workdir}/bench.sqlite3",
         QDRANT_PATH=":memory:",
         # Not eager: .delay() only enqueues (in-memory broker, no worker), so (b) measures our work, not
         # the channel send the outbox relay would trigger or a second scheduled turn.
