@@ -4,10 +4,11 @@ from django.contrib import admin, messages
 
 from channels import services
 from channels.models import Channel, DeadLetter, OutboundDelivery, WebhookEvent, WhatsAppTemplate
+from kaleem.admin import MerchantScopedAdmin
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(MerchantScopedAdmin):
     list_display = ("name", "kind", "status", "merchant", "public_key", "created_at")
     list_filter = ("kind", "status")
     search_fields = ("name", "public_key", "external_id")
@@ -16,7 +17,7 @@ class ChannelAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(MerchantScopedAdmin):
     list_display = ("provider_event_id", "kind", "event_type", "state", "attempts", "received_at")
     list_filter = ("kind", "state", "event_type")
     search_fields = ("provider_event_id", "sender_id")
@@ -24,7 +25,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboundDelivery)
-class OutboundDeliveryAdmin(admin.ModelAdmin):
+class OutboundDeliveryAdmin(MerchantScopedAdmin):
     list_display = ("message_id", "channel", "state", "attempts", "provider_message_id", "sent_at")
     list_filter = ("state",)
     readonly_fields = [f.name for f in OutboundDelivery._meta.fields]
@@ -40,7 +41,7 @@ def replay_dead_letters(modeladmin: Any, request: Any, queryset: Any) -> None:
 
 
 @admin.register(DeadLetter)
-class DeadLetterAdmin(admin.ModelAdmin):
+class DeadLetterAdmin(MerchantScopedAdmin):
     list_display = ("id", "channel", "state", "status_code", "attempts", "created_at")
     list_filter = ("state",)
     actions = [replay_dead_letters]
@@ -48,6 +49,6 @@ class DeadLetterAdmin(admin.ModelAdmin):
 
 
 @admin.register(WhatsAppTemplate)
-class WhatsAppTemplateAdmin(admin.ModelAdmin):
+class WhatsAppTemplateAdmin(MerchantScopedAdmin):
     list_display = ("name", "language", "status", "category", "channel", "synced_at")
     list_filter = ("status", "category")
