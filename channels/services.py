@@ -359,7 +359,7 @@ def sender_events_process(*, channel_id: Any, sender_id: str) -> int:
     if not cache.add(lock_key, token, timeout=conf.sender_lock_seconds()):
         raise SenderBusy(lock_key)
     try:
-        channel = Channel.objects.filter(id=channel_id).first()
+        channel = Channel.objects.select_related("merchant").filter(id=channel_id).first()
         if channel is None:
             return 0
         processed = 0
