@@ -139,7 +139,10 @@ def index_products(*, merchant_id: Any, product_ids: list[Any]) -> IndexReport:
     ids = [str(pid) for pid in dict.fromkeys(product_ids)]
     if not ids:
         return report
-    products = list(Product.objects.for_merchant(merchant_id).filter(id__in=ids))
+    # By primary key, merchant checked in Python: SQLite plans `merchant_id = … AND id IN (…)` as a walk of the
+    # merchant's listing index (see catalog.selectors._products_by_ids).
+    merchant_pk = str(getattr(merchant_id, "pk", merchant_id))
+    products = [p for p in Product.objects.filter(id__in=ids).order_by() if str(p.merchant_id) == merchant_pk]
     found = {str(p.id) for p in products}
     gone = [pid for pid in ids if pid not in found]  # deleted rows: make sure their vectors are gone too
     inactive = [p for p in products if p.status != ProductStatus.ACTIVE]
