@@ -174,6 +174,9 @@ def run_turn(
     cleaned = _strip_markup(text)[:MAX_ANALYSED_CHARS]
     analysis = analyse(cleaned, language_hint=language_hint or state.get("language", ""))
     language = analysis.language or "ar"
+    if cleaned.strip().lower().startswith("cart:"):
+        # a button payload carries no language: keep the conversation's
+        language = language_hint or state.get("language") or language
     context = {"contact": contact, "conversation_id": conversation_id, "turn_id": turn_id}
     result = _dispatch(
         merchant=merchant,

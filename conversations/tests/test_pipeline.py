@@ -154,3 +154,10 @@ def test_checkout_dialogue_runs_through_commerce_then_order_status(store):
     number = re.search(r"K-\d+", result.reply.text).group(0)
     status = turn(store, f"وين طلبي رقم {number}؟")
     assert status.intent == "order_status" and number in status.reply.text and status.outcome == "answered"
+
+
+def test_add_to_cart_button_payload_reaches_commerce(store):
+    shown = turn(store, "عندكم عبايات؟")
+    card = next(e for e in shown.reply.elements if e["type"] == "product")
+    added = turn(store, f"cart:add:{card['id']}", shown.state)
+    assert added.outcome == "answered" and card["title"] in added.reply.text
