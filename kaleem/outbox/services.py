@@ -4,6 +4,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import F
 from django.utils import timezone
 
 from kaleem import metrics
@@ -102,10 +103,24 @@ def relay_pending(*, batch_size: int = 500, max_batches: int = 20) -> int:
 
 
 def release_stale_claims() -> int:
-    """A relay that died mid-event leaves it PROCESSING; hand it back after the claim timeout."""
-    return OutboxEvent.objects.filter(
+    """A relay that died mid-event leaves it PROCESSING; hand it back after the claim timeout.
+
+    The lost attempt counts, so an event whose handler kills its worker every time ends as a dead
+    letter instead of being retried forever."""
+    stale = OutboxEvent.objects.filter(
         state=OutboxEvent.State.PROCESSING, claimed_at__lt=timezone.now() - CLAIM_TIMEOUT
-    ).update(state=OutboxEvent.State.PENDING, claim_token=None)
+    )
+    released = stale.update(
+        state=OutboxEvent.State.PENDING,
+        claim_token=None,
+        attempts=F("attempts") + 1,
+        last_error="relay stopped while handling the event (claim timed out)",
+    )
+    if released:
+        OutboxEvent.objects.filter(state=OutboxEvent.State.PENDING, attempts__gte=MAX_ATTEMPTS).update(
+            state=OutboxEvent.State.DEAD
+        )
+    return released
 
 
 def replay_dead(*, event_ids: list[Any], merchant: Any = None) -> int:

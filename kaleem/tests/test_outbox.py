@@ -118,7 +118,21 @@ def test_claim_is_a_conditional_update_only_one_wins(event_type):
     # a relay that died mid-event: the claim is released after the timeout
     OutboxEvent.objects.filter(id=event.id).update(claimed_at=timezone.now() - timedelta(minutes=10))
     assert release_stale_claims() == 1
+    event.refresh_from_db()
+    assert event.state == OutboxEvent.State.PENDING and event.attempts == 1
     assert _claim(event.id) is not None
+
+
+@pytest.mark.django_db
+def test_event_that_keeps_killing_its_relay_ends_dead(event_type):
+    event = emit(merchant=None, event_type=event_type, payload={})
+    OutboxEvent.objects.filter(id=event.id).update(
+        state=OutboxEvent.State.PROCESSING, attempts=MAX_ATTEMPTS - 1, claimed_at=timezone.now() - timedelta(hours=1)
+    )
+    assert release_stale_claims() == 1
+    event.refresh_from_db()
+    assert event.state == OutboxEvent.State.DEAD
+    assert "claim timed out" in event.last_error
 
 
 @pytest.mark.django_db(transaction=True)
