@@ -72,8 +72,6 @@ class MerchantUpdateInput(serializers.Serializer):
         return value
 
 
-
-
 class MembershipOutput(serializers.ModelSerializer):
     merchant = MerchantOutput()
 

@@ -45,7 +45,11 @@ class RegisterView(PublicAuthView):
             language=data.validated_data["language"],
         )
         pair = token_pair_issue(user=user, merchant_id=merchant.pk)
-        body = {**pair, "merchant": s.MerchantOutput(merchant).data, "user": {"id": str(user.pk), "email": user.email, "username": user.username}}
+        body = {
+            **pair,
+            "merchant": s.MerchantOutput(merchant).data,
+            "user": {"id": str(user.pk), "email": user.email, "username": user.username},
+        }
         return Response(body, status=status.HTTP_201_CREATED)
 
 
