@@ -68,7 +68,7 @@ def main() -> None:
 
     raw = WIDGET.read_bytes()
     gz = len(gzip.compress(raw, compresslevel=9))
-    launch, execution, queued, turns, unanswered = [], [], [], [], 0
+    launch, execution, queued, turns, unanswered = [], [], [], [], []
     with demo_server() as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         store = f"{url}/demo/{DEMO_SLUG}/"
@@ -94,13 +94,14 @@ def main() -> None:
             for i in range(n):
                 ms = page.evaluate(MEASURE_TURN, QUESTIONS[i % len(QUESTIONS)])
                 if visitor and ms < 0:
-                    unanswered += 1
+                    banner = page.locator("#kaleem-webchat .k-banner").inner_text()
+                    unanswered.append(f"{QUESTIONS[i % len(QUESTIONS)]!r} (banner: {banner!r})")
                 elif visitor:
                     turns.append(ms)
             context.close()
         browser.close()
     if not turns:
-        raise SystemExit(f"no assistant reply arrived within 10 s in {unanswered} turns: is the assistant broken?")
+        raise SystemExit(f"no assistant reply arrived within 10 s in {len(unanswered)} turns: is the assistant broken?")
     rows = [
         ("widget.js size", f"{len(raw) / 1024:.1f} KB raw, **{gz / 1024:.1f} KB gzip**", "≤ 35 KB gz"),
         (
@@ -114,7 +115,7 @@ def main() -> None:
             "send → first assistant message rendered",
             f"p50 **{statistics.median(turns):.0f} ms**, p95 **{percentile(turns, 95):.0f} ms**, "
             f"max {max(turns):.0f} ms over {len(turns)} turns"
-            + (f" ({unanswered} turns got no reply within 10 s)" if unanswered else ""),
+            + (f" ({len(unanswered)} turns got no reply within 10 s)" if unanswered else ""),
             "p95 ≤ 400 ms",
         ),
     ]
@@ -123,6 +124,8 @@ def main() -> None:
     print("| measure | result | target |\n|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    for question in unanswered:
+        print(f"\nno reply within 10 s: {question}")
 
 
 if __name__ == "__main__":

@@ -88,6 +88,14 @@ def cursor_parse(value: str) -> tuple[datetime, uuid.UUID]:
         raise ApplicationError("Invalid cursor.", code="invalid_cursor", fields={"cursor": ["Invalid cursor."]})
 
 
+def cursor_shift(cursor: str | None, *, seconds: float) -> str | None:
+    """The cursor moved by `seconds` (an id of all zeros, so nothing at that instant is skipped)."""
+    if not cursor:
+        return cursor
+    micros = int(cursor.split(".", 1)[0]) + int(seconds * 1_000_000)
+    return f"{max(micros, 0):017d}.{'0' * 32}"
+
+
 def _visible(conversation: Conversation) -> Any:
     # Private notes are for the team only: never leave through the public API.
     return Message.objects.for_merchant(conversation.merchant_id).filter(

@@ -2,10 +2,12 @@
 identity. Messages go through `conversations.services.record_inbound` like every other channel."""
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import OperationalError
 
 from channels.models import Channel
 from channels.webchat import live, selectors
@@ -16,6 +18,7 @@ from kaleem.core.errors import ApplicationError
 from kaleem.ratelimit import try_acquire
 
 MAX_TEXT = 4000
+LOCKED_RETRIES = 5
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 DEFAULT_LIMITS = {
@@ -142,18 +145,28 @@ def message_send(
     # A button press is recorded like a Telegram callback: the payload is the text the assistant
     # reads ("cart:add:<id>", a quick reply's payload), the label the visitor saw rides along.
     elements = [{"type": "quick_reply", "title": text[:200], "payload": payload}] if payload else []
-    result = record_inbound(
-        merchant=channel.merchant,
-        channel=channel,
-        external_id=visitor.external_id,
-        text=payload or text,
+    inbound = {
+        "merchant": channel.merchant,
+        "channel": channel,
+        "external_id": visitor.external_id,
+        "text": payload or text,
         # Scoped by visitor: another visitor re-using a client id can never see this message.
-        provider_message_id=f"{visitor.visitor_id}:{client_id}",
-        elements=elements,
-        contact_name=visitor.name,
+        "provider_message_id": f"{visitor.visitor_id}:{client_id}",
+        "elements": elements,
+        "contact_name": visitor.name,
         # Only a button press carries the widget's language: typed text speaks for itself.
-        language_hint=language if payload and language in ("ar", "en") else "",
-    )
+        "language_hint": language if payload and language in ("ar", "en") else "",
+    }
+    for attempt in range(LOCKED_RETRIES + 1):
+        try:
+            result = record_inbound(**inbound)
+            break
+        except OperationalError as exc:
+            # SQLite (embedded default) refuses a write transaction at once when another thread is
+            # finishing the previous turn; the call is idempotent by client id, so simply try again.
+            if "locked" not in str(exc).lower() or attempt == LOCKED_RETRIES:
+                raise
+            time.sleep(0.05 * (attempt + 1))
     # The visitor's other tabs, and (embedded default: eager tasks) the reply already written.
     live.notify_conversation(result.conversation)
     return SendResult(message=result.message, conversation=_fresh(result.conversation), created=result.created)

@@ -20,6 +20,7 @@ from channels.webchat import live, selectors
 from channels.webchat.tokens import Visitor
 
 HEARTBEAT_SECONDS = 10.0
+OVERLAP_SECONDS = 2.0
 
 
 def stream_seconds() -> float:
@@ -44,9 +45,16 @@ class StreamState:
         self.cursor = last_event_id or None
         self.status: str | None = None
         self.key = live.stream_key(channel_id=channel.pk, external_id=visitor.external_id)
+        self.sent: dict[str, str] = {}  # message id → cursor, of what this connection already sent
+        self.primed = False
+        self.floor = self.cursor  # the client had everything up to here before this connection
 
     def step(self) -> list[str]:
-        """One read of the database: the messages after the cursor and a status change, as SSE text."""
+        """One read of the database: the messages after the cursor and a status change, as SSE text.
+
+        created_at is taken at INSERT, not at commit, so a message can become visible after a newer
+        one was already sent. After the first read each step therefore looks OVERLAP back from the
+        cursor and skips what this connection already sent (the widget also dedupes by id)."""
         conversation = selectors.conversation_for_visitor(channel=self.channel, external_id=self.visitor.external_id)
         if conversation is None:
             return []
@@ -54,10 +62,20 @@ class StreamState:
         if conversation.status != self.status:
             self.status = conversation.status
             out.append(_event("conversation", selectors.conversation_public(conversation)))
-        for message in selectors.messages_after(conversation=conversation, cursor=self.cursor):
+        since = self.cursor
+        if self.primed and self.cursor:
+            since = max(c for c in (selectors.cursor_shift(self.cursor, seconds=-OVERLAP_SECONDS), self.floor) if c)
+        self.primed = True
+        for message in selectors.messages_after(conversation=conversation, cursor=since):
             payload = selectors.message_public(message)
-            self.cursor = payload["cursor"]
+            if payload["id"] in self.sent:
+                continue
+            self.sent[payload["id"]] = payload["cursor"]
+            if self.cursor is None or payload["cursor"] > self.cursor:
+                self.cursor = payload["cursor"]
             out.append(_event("message", payload, event_id=self.cursor))
+        if len(self.sent) > 500:  # only the overlap window matters
+            self.sent = dict(sorted(self.sent.items(), key=lambda item: item[1])[-200:])
         return out
 
 

@@ -121,7 +121,11 @@
       credentials: "omit", mode: "cors", cache: "no-store"
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (j) {
-        if (!r.ok) { var e = new Error((j.error && j.error.message) || r.status); e.status = r.status; e.body = j; throw e; }
+        if (!r.ok) {
+          var e = new Error((j.error && j.error.message) || r.status);
+          e.status = r.status; e.body = j; e.retryAfter = +(r.headers.get("Retry-After") || 0);
+          throw e;
+        }
         return j;
       });
     });
@@ -376,7 +380,8 @@
   function markDelivered() {
     S.order.forEach(function (id) {
       var m = S.msgs[id];
-      if (m && m.direction === "in" && m.state === "sent") { m.state = "delivered"; renderMeta(m); }
+      // A reply proves the server has everything before it, even if our POST is still in flight.
+      if (m && m.direction === "in" && (m.state === "sent" || m.state === "sending")) { m.state = "delivered"; renderMeta(m); }
     });
   }
   function received(m, live) {
@@ -479,7 +484,7 @@
     var body = { client_id: m.client_id, text: m.text };
     // A payload ("cart:add:…") says nothing about the language: tell the assistant which one we show.
     if (m.payload) { body.payload = m.payload; body.locale = S.locale; }
-    return start().then(function () { return req("POST", "/messages", body); }).then(function (j) {
+    return start().then(function () { return sendWithRetry(body, 0); }).then(function (j) {
       var saved = j.message;
       saved.state = "sent";
       received(saved, false);
@@ -492,6 +497,18 @@
     });
   }
   function retry(m) { post(m); }
+  // Sending is idempotent by client_id, so network errors, 5xx and 429 are retried a few times
+  // (honouring Retry-After) before the message is shown as failed.
+  function sendWithRetry(body, attempt) {
+    return req("POST", "/messages", body).catch(function (e) {
+      var retriable = !e.status || e.status >= 500 || e.status === 429;
+      if (!retriable || attempt >= 3) throw e;
+      var after = e.status === 429 && e.body && e.retryAfter ? e.retryAfter * 1000 : 400 * Math.pow(3, attempt);
+      return new Promise(function (r) { setTimeout(r, Math.min(after, 10000)); }).then(function () {
+        return sendWithRetry(body, attempt + 1);
+      });
+    });
+  }
 
   // ---------- live: SSE over fetch (headers allowed), polling fallback ----------
   function connect() {
