@@ -82,19 +82,40 @@ class ContactPanel:
     identities: list[Any] = field(default_factory=list)
     conversation_count: int = 0
     leads: list[Lead] = field(default_factory=list)
+    orders: list[Any] | None = None  # None: commerce not installed
+    cart: dict[str, Any] | None = None
 
 
 def contact_panel(*, merchant: Any, conversation: Conversation) -> ContactPanel:
     contact = conversation.contact
+    orders, cart = _commerce_panel(merchant=merchant, conversation=conversation)
     if contact is None:
-        return ContactPanel(contact=None)
+        return ContactPanel(contact=None, orders=orders, cart=cart)
     identities = list(contact.identities.select_related("channel").order_by("created_at")[:20])
     return ContactPanel(
         contact=contact,
         identities=identities,
         conversation_count=Conversation.objects.for_merchant(merchant).filter(contact=contact).count(),
         leads=list(Lead.objects.for_merchant(merchant).filter(contact=contact).order_by("-created_at")[:5]),
+        orders=orders,
+        cart=cart,
     )
+
+
+def _commerce_panel(*, merchant: Any, conversation: Conversation) -> tuple[list[Any] | None, dict[str, Any] | None]:
+    """The customer's recent orders and this conversation's open cart (commerce selectors)."""
+    try:
+        from catalog.commerce_selectors import cart_list, cart_summary, order_list
+    except ImportError:
+        return None, None
+    orders = order_list(merchant=merchant).prefetch_related(None)
+    if conversation.contact_id:
+        orders = orders.filter(Q(contact_id=conversation.contact_id) | Q(conversation_id=conversation.pk))
+    else:
+        orders = orders.filter(conversation_id=conversation.pk)
+    recent = list(orders.order_by("-created_at")[:5])
+    cart = cart_list(merchant=merchant).filter(conversation_id=conversation.pk, status="open").first()
+    return recent, (cart_summary(cart=cart) if cart is not None else None)
 
 
 # --- analytics -------------------------------------------------------------------------------
@@ -124,6 +145,28 @@ class Analytics:
     top_intents: list[tuple[str, int]]
     per_channel: list[dict[str, Any]]
     per_day: list[tuple[date, int]]
+    chat_orders: int | None = None
+    converted_conversations: int | None = None
+    conversion_rate: float | None = None
+    attributed_revenue: Any = None
+
+
+def _commerce_figures(*, merchant: Any, start: datetime, end: datetime) -> dict[str, Any]:
+    """Orders placed in the period that came from a conversation (not cancelled): the assistant's
+    contribution. Empty when the commerce part of the catalog is not installed."""
+    try:
+        from catalog.commerce_selectors import order_list
+    except ImportError:
+        return {}
+    from django.db.models import Sum
+
+    row = (
+        order_list(merchant=merchant, filters={"created_after": start, "created_before": end})
+        .filter(conversation_id__isnull=False)
+        .exclude(status__in=["cancelled"])
+        .aggregate(orders=Count("id"), conversations=Count("conversation_id", distinct=True), revenue=Sum("total"))
+    )
+    return {"orders": row["orders"] or 0, "conversations": row["conversations"] or 0, "revenue": row["revenue"] or 0}
 
 
 HANDOFF_REASONS = [AnswerGap.Reason.HUMAN_REQUEST, AnswerGap.Reason.HANDOFF]
@@ -202,7 +245,12 @@ def analytics_summary(*, merchant: Any, start: datetime, end: datetime) -> Analy
     while cursor <= last_day:
         days.append((cursor, per_day.get(cursor, 0)))
         cursor += timedelta(days=1)
+    commerce = _commerce_figures(merchant=merchant, start=start, end=end)
     return Analytics(
+        chat_orders=commerce.get("orders"),
+        converted_conversations=commerce.get("conversations"),
+        conversion_rate=(commerce["conversations"] / conversation_count if commerce and conversation_count else None),
+        attributed_revenue=commerce.get("revenue"),
         start=start,
         end=end,
         conversations=conversation_count,

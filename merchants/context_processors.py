@@ -15,6 +15,7 @@ from merchants.forms import ROLE_LABELS
 _NAV_URL_NAMES = {
     "inbox": "dashboard-inbox",
     "catalog": "catalog-dashboard-products",
+    "orders": "dashboard-orders",
     "knowledge": "dashboard-knowledge",
     "analytics": "dashboard-analytics",
     "channels": "dashboard-settings-channels",

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from merchants import channel_views, knowledge_views, onboarding_views, views
+from merchants import channel_views, knowledge_views, onboarding_views, orders_views, views
 
 urlpatterns = [
     path(
@@ -47,6 +47,8 @@ urlpatterns = [
         knowledge_views.KnowledgeEditView.as_view(),
         name="dashboard-knowledge-edit",
     ),
+    path("dashboard/orders/", orders_views.OrdersView.as_view(), name="dashboard-orders"),
+    path("dashboard/orders/<str:pk>/", orders_views.OrderDetailView.as_view(), name="dashboard-order"),
     path("dashboard/settings/profile/", views.StoreProfileView.as_view(), name="dashboard-settings-profile"),
     path("dashboard/settings/team/", views.TeamView.as_view(), name="dashboard-settings-team"),
     path(

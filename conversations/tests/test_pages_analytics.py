@@ -114,3 +114,36 @@ def test_analytics_query_count(fixture_store, django_assert_max_num_queries):
     with django_assert_max_num_queries(16):
         assert client.get("/dashboard/analytics/?period=90").status_code == 200
     assert timezone.now()
+
+
+def test_conversion_and_revenue_from_conversations(fixture_store):
+    from decimal import Decimal
+
+    from catalog.models.commerce import Order
+    from conversations.models import Conversation
+
+    client, merchant = fixture_store
+    convs = list(Conversation.objects.filter(merchant=merchant).order_by("created_at"))[-10:]
+
+    def order(number, conversation, total, status="confirmed"):
+        o = Order.objects.create(
+            merchant=merchant,
+            number=number,
+            status=status,
+            source="chat",
+            currency="SAR",
+            subtotal=Decimal(total),
+            total=Decimal(total),
+            conversation_id=conversation.pk if conversation else None,
+        )
+        Order.objects.filter(pk=o.pk).update(created_at=conversation.created_at if conversation else o.created_at)
+
+    order("K-1", convs[0], "100.00")
+    order("K-2", convs[0], "50.00")  # same conversation: one conversion, two orders
+    order("K-3", convs[1], "200.00")
+    order("K-4", convs[2], "999.00", status="cancelled")  # cancelled: not counted
+    order("K-5", None, "500.00")  # not from a conversation
+    html = client.get("/dashboard/analytics/?period=7").content.decode()
+    assert _metric(html, "chat-orders") == "3"
+    assert _metric(html, "conversion") == "20.0%"  # 2 of 10 conversations
+    assert _metric(html, "revenue") == "SAR\u00a0350.00"

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.django_db
 
 # Brand and technical names that stay Latin in Arabic UI, and language names.
 ALLOWED = {
+    "csv",
+    "shopify",
     "telegram",
     "whatsapp",
     "instagram",
@@ -142,13 +144,18 @@ PAGES = [
     "/dashboard/onboarding/channel/",
     "/dashboard/onboarding/test/",
     "/dashboard/onboarding/done/",
+    "/dashboard/orders/",
+    "/dashboard/orders/{order}/",
 ]
 
 
 @pytest.mark.parametrize("url", PAGES)
 def test_arabic_pages_have_no_untranslated_english(arabic_store, url):
     client, merchant, conversation = arabic_store
-    response = client.get(url.format(conversation=conversation.pk))
+    from merchants.tests.test_pages_orders import make_order
+
+    order = make_order(merchant, conversation_id=conversation.pk, contact_id=conversation.contact_id)
+    response = client.get(url.format(conversation=conversation.pk, order=order.pk))
     assert response.status_code == 200
     html = response.content.decode()
     assert '<html lang="ar" dir="rtl">' in html

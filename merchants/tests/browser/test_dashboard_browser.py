@@ -22,6 +22,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
 PASSWORD = "pass-12345678"  # the factory's password
 ALLOWED_LATIN = {
+    "csv",
+    "shopify",
     "telegram",
     "whatsapp",
     "instagram",
@@ -231,6 +233,7 @@ MAIN_PAGES = [
     ("knowledge", "/dashboard/knowledge/"),
     ("gaps", "/dashboard/knowledge/gaps/"),
     ("onboarding", "/dashboard/onboarding/knowledge/"),
+    ("orders", "/dashboard/orders/"),
     ("team", "/dashboard/settings/team/"),
     ("channels", "/dashboard/settings/channels/"),
     ("tokens", "/dashboard/settings/tokens/"),
