@@ -1,7 +1,5 @@
 """Thin Celery wrappers: ids in, services do the work. Queue "assistant" (see kaleem/celery.py)."""
 
-from typing import Any
-
 from celery import shared_task
 
 
@@ -15,10 +13,3 @@ def assistant_turn(conversation_id: str, message_id: str) -> str:
     from conversations.assistant.turns import conversation_turn_process
 
     return conversation_turn_process(conversation_id=conversation_id, message_id=message_id)
-
-
-@shared_task(name="conversations.answer_gaps_refresh", queue="assistant", ignore_result=True)
-def answer_gaps_refresh(merchant_id: str) -> Any:
-    from conversations.selectors import answer_gap_groups
-
-    return len(answer_gap_groups(merchant=merchant_id))

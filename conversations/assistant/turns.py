@@ -118,9 +118,13 @@ def conversation_turn_process(*, conversation_id: Any, message_id: Any) -> str:
                 outcome = "human_owned"  # an agent took over while we were thinking
                 break
             if result.gap_reason:
+                # "I want a human" is not the gap: the question before it is, when there was one
+                question = message.text
+                if result.gap_reason == "human_request" and state_before.get("last_question"):
+                    question = state_before["last_question"]
                 services.answer_gap_record(
                     merchant=conversation.merchant_id,
-                    question=message.text,
+                    question=question,
                     reason=result.gap_reason,
                     language=result.language,
                     intent=result.intent,

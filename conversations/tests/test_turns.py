@@ -160,3 +160,10 @@ def test_a_question_split_over_a_burst_is_read_as_one(store_channel):
     assert process(last) == "answered"
     replies = answers(last.conversation)
     assert len(replies) == 1 and "25" in replies[0].text
+
+
+def test_hand_off_after_an_unanswered_question_records_that_question(store_channel):
+    process(inbound(store_channel, "هل عندكم برنامج ولاء ونقاط؟"))
+    process(inbound(store_channel, "ابي أكلم موظف"))
+    gap = AnswerGap.objects.get(reason="human_request")
+    assert gap.question == "هل عندكم برنامج ولاء ونقاط؟"
