@@ -233,6 +233,15 @@ DURATION_FEE_RX = _rx(
 )
 
 
+# Questions about the store's service rather than a product ("is it original", "any warranty"): they
+# are store questions even when they name a product; grounding then answers or says it doesn't know.
+SERVICE_RX = _rx(
+    r"ضمان|كفاله|اصلي|اصليه|تقليد|مقلد|تقليدي|بطاقه هدي|بطاقات هدايا|نقاط|برنامج ولاء|عضويه",
+    r"\b(warranty|guarantee|guaranteed|authentic|original|genuine|fake|counterfeit|price match|gift cards?|"
+    r"loyalty|points|membership)\b",
+)
+
+
 def policy_kind_hints(normalized: str) -> tuple[str, ...]:
     """Policy kinds a question names. Places decide between shipping and delivery areas: a foreign
     country or "which areas" is about coverage; a Saudi city with "how long / how much" is shipping."""
@@ -387,6 +396,8 @@ def classify(
     product_terms = catalog_terms & set(analysis.tokens)
     if hints:
         scores["policy_question"] += 0.12
+    if SERVICE_RX.search(text):
+        scores["policy_question"] += 0.2
     if faq_match >= FAQ_MATCH_MIN:
         # The store's own FAQ questions are the best exemplars of what its customers ask.
         scores["policy_question"] += 0.1 + 0.3 * faq_match
