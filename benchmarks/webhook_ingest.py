@@ -143,6 +143,49 @@ def stage_breakdown(conversation_ids: set) -> dict:
     return out
 
 
+def tree_cpu_seconds(root_pid: int) -> float:
+    """user+system CPU of a process and its live children (gunicorn/celery workers), from /proc.
+    CPU per request does not depend on what else the machine runs; wall-clock figures do."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+    total, stack = 0.0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def pg_cpu_seconds() -> float:
+    """CPU of the PostgreSQL backends serving the benchmark database (persistent connections only:
+    a backend that exits takes its CPU time with it)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if DB_NAME.encode() not in Path(f"/proc/{entry}/cmdline").read_bytes():
+                continue
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def psql(sql: str) -> None:
     subprocess.run(
         ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
@@ -234,6 +277,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script reads best top to bottom
         (tmp / "bench.lua").write_text(LUA)
 
         def wrk(connections: int, threads: int, duration: int, first: int, last: int) -> dict:
+            cpu_before, pg_before = tree_cpu_seconds(web.pid), pg_cpu_seconds()
             # each run posts its own slice of bodies: every request is a new message, not a re-delivery
             out = subprocess.run(
                 ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency",
@@ -242,6 +286,10 @@ def main() -> None:  # noqa: PLR0915 - a linear script reads best top to bottom
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
             data = json.loads(re.search(r"JSON(\{.*\})", out.stdout).group(1))
+            data["pg_cpu_ms_per_request"] = round((pg_cpu_seconds() - pg_before) * 1000 / max(data["requests"], 1), 2)
+            data["web_cpu_ms_per_request"] = round(
+                (tree_cpu_seconds(web.pid) - cpu_before) * 1000 / max(data["requests"], 1), 2
+            )
             data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
             return data
 
@@ -253,10 +301,14 @@ def main() -> None:  # noqa: PLR0915 - a linear script reads best top to bottom
         results["ingest"] = {
             "saturating": {"connections": args.connections, "req_per_s": round(saturating["rps"]),
                            "p50_ms": saturating["p50"] / 1000, "p99_ms": saturating["p99"] / 1000,
-                           "non2xx": saturating["non2xx"], "errors": saturating["errors"]},
+                           "non2xx": saturating["non2xx"], "errors": saturating["errors"],
+                           "web_cpu_ms_per_request": saturating["web_cpu_ms_per_request"],
+                           "pg_cpu_ms_per_request": saturating["pg_cpu_ms_per_request"]},
             "moderate": {"connections": args.moderate_connections, "req_per_s": round(moderate["rps"]),
                          "p50_ms": moderate["p50"] / 1000, "p99_ms": moderate["p99"] / 1000,
-                         "non2xx": moderate["non2xx"], "errors": moderate["errors"]},
+                         "non2xx": moderate["non2xx"], "errors": moderate["errors"],
+                         "web_cpu_ms_per_request": moderate["web_cpu_ms_per_request"],
+                         "pg_cpu_ms_per_request": moderate["pg_cpu_ms_per_request"]},
             "events_stored": stored,
             "requests": saturating["requests"] + moderate["requests"],
         }  # fmt: skip
@@ -326,6 +378,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script reads best top to bottom
                 sent_at[sender] = t0
                 statuses.append(code)
 
+        cpu_before = sum(tree_cpu_seconds(p.pid) for p in [web, *workers])
         start = time.time()
         with ThreadPoolExecutor(max_workers=64) as pool:
             for i in range(total):
@@ -342,6 +395,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script reads best top to bottom
                 break
             time.sleep(0.25)
         time.sleep(3)  # let any duplicate show up before counting
+        cpu_used = sum(tree_cpu_seconds(p.pid) for p in [web, *workers]) - cpu_before
 
         first_send: dict[str, float] = {}
         for s in fake.sends_for("whatsapp"):
@@ -375,6 +429,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script reads best top to bottom
             "provider_sends": parts_seen,
             "parts_recorded_sent": parts_expected,
             "duplicated_sends": parts_seen - parts_expected,
+            "app_cpu_ms_per_conversation": round(cpu_used * 1000 / max(total, 1), 1),
         }  # fmt: skip
         results["end_to_end"]["stages_ms_p50_p95"] = stage_breakdown(conv_ids)
         print(json.dumps(results["end_to_end"], ensure_ascii=False), flush=True)

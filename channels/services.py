@@ -309,12 +309,9 @@ def _insert_new(rows: list[WebhookEvent]) -> set[uuid.UUID]:
 
 
 def _enqueue_processing(event_ids: list[str]) -> None:
-    from channels.tasks import process_webhook_events
+    from channels.enqueue import enqueue_processing
 
-    try:
-        process_webhook_events.delay(event_ids)
-    except Exception:  # broker down: the sweep re-enqueues pending events
-        logger.warning("webhook processing could not be enqueued; the sweep will pick it up", exc_info=True)
+    enqueue_processing(event_ids)
 
 
 # ============================================================== inbound: processing
@@ -508,11 +505,13 @@ def _media_store(channel: Channel, media: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def webhook_events_sweep(*, pending_after: float = 10.0) -> int:
+def webhook_events_sweep(*, pending_after: float | None = None) -> int:
     """Beat task body: re-enqueue pending events whose task was lost and processing orphaned by a
     killed worker (claim older than WEBHOOK_PROCESSING_TIMEOUT)."""
     now = timezone.now()
     stale = now - timedelta(seconds=conf.processing_timeout())
+    if pending_after is None:
+        pending_after = float(conf.setting("WEBHOOK_SWEEP_PENDING_AFTER", 10.0))
     ids = list(
         WebhookEvent.objects.filter(
             Q(state=WebhookEvent.State.PENDING, received_at__lt=now - timedelta(seconds=pending_after))
@@ -522,7 +521,9 @@ def webhook_events_sweep(*, pending_after: float = 10.0) -> int:
         .values_list("id", flat=True)[:1000]
     )
     if ids:
-        _enqueue_processing([str(i) for i in ids])
+        from channels.enqueue import _publish
+
+        _publish([str(i) for i in ids])
     return len(ids)
 
 

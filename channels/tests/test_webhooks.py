@@ -399,3 +399,18 @@ def test_instagram_text_and_echo(client, fake, django_capture_on_commit_callback
         assert post_meta(client, channel, text).status_code == 200
     assert [m.text for m in _inbound(channel)] == ["كم السعر؟"]
     assert WebhookEvent.objects.get(channel=channel, provider_event_id="ig_echo_1").state == WebhookEvent.State.IGNORED
+
+
+def test_sweep_enqueues_events_whose_task_was_lost(fake):
+    """An acknowledged event whose enqueue never happened (process died) is picked up by the sweep."""
+    from channels.providers import provider_for
+    from channels.services import webhook_events_sweep, webhook_ingest
+
+    channel = make_channel("whatsapp", fake)
+    webhook_ingest(channel=channel, items=provider_for("whatsapp").split(wa_text()), raw=b"{}", headers={})
+    # inside the test transaction the after-commit enqueue never runs: the event is only in the DB
+    assert WebhookEvent.objects.get(channel=channel).state == WebhookEvent.State.PENDING
+    assert webhook_events_sweep(pending_after=0) == 1
+    assert WebhookEvent.objects.get(channel=channel).state == WebhookEvent.State.DONE
+    assert _inbound(channel).count() == 1
+    assert webhook_events_sweep(pending_after=0) == 0
