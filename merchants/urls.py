@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from merchants import channel_views, knowledge_views, onboarding_views, orders_views, views
+from merchants import automation_views, channel_views, knowledge_views, onboarding_views, orders_views, views
 
 urlpatterns = [
     path(
@@ -53,6 +53,11 @@ urlpatterns = [
     path("dashboard/settings/team/", views.TeamView.as_view(), name="dashboard-settings-team"),
     path(
         "dashboard/settings/channels/", channel_views.ChannelSettingsView.as_view(), name="dashboard-settings-channels"
+    ),
+    path(
+        "dashboard/settings/automations/",
+        automation_views.AutomationsView.as_view(),
+        name="dashboard-settings-automations",
     ),
     path("dashboard/settings/tokens/", views.ApiTokensView.as_view(), name="dashboard-settings-tokens"),
     path("dashboard/settings/audit/", views.AuditLogView.as_view(), name="dashboard-settings-audit"),

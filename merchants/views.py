@@ -365,6 +365,10 @@ AUDIT_LABELS = {
     "channel.appearance_updated": gettext_lazy("Widget appearance changed"),
     "dead_letter.replayed": gettext_lazy("Failed send replayed"),
     "dead_letter.discarded": gettext_lazy("Failed send discarded"),
+    "automation.subscribed": gettext_lazy("Automation subscription added"),
+    "automation.paused": gettext_lazy("Automation subscription paused"),
+    "automation.resumed": gettext_lazy("Automation subscription resumed"),
+    "automation.deleted": gettext_lazy("Automation subscription deleted"),
 }
 
 

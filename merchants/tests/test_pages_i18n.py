@@ -146,6 +146,7 @@ PAGES = [
     "/dashboard/onboarding/done/",
     "/dashboard/orders/",
     "/dashboard/orders/{order}/",
+    "/dashboard/settings/automations/",
 ]
 
 

@@ -236,6 +236,7 @@ MAIN_PAGES = [
     ("orders", "/dashboard/orders/"),
     ("team", "/dashboard/settings/team/"),
     ("channels", "/dashboard/settings/channels/"),
+    ("automations", "/dashboard/settings/automations/"),
     ("tokens", "/dashboard/settings/tokens/"),
     ("audit", "/dashboard/settings/audit/"),
 ]
