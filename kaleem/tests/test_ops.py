@@ -100,3 +100,31 @@ def test_json_logs_carry_request_id_and_merchant_id():
     from kaleem.logging import merchant_id_var, request_id_var
 
     assert request_id_var.get() == "" and merchant_id_var.get() == ""
+
+
+def test_readyz_is_503_when_the_database_is_down():
+    """A separate process whose DATABASE_URL points at a port nobody listens on."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    code = (
+        "import django, json; django.setup(); from django.test import Client; "
+        "r = Client().get('/readyz'); print(r.status_code, json.dumps(r.json()))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "kaleem.settings.test",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere",
+        "REDIS_URL": "",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
+    status, body = out.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert status == "503", out.stderr[-2000:]
+    body = json.loads(body)
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"]["ok"] is False
