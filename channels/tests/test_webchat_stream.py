@@ -243,3 +243,44 @@ def test_a_message_committed_late_with_an_older_timestamp_is_still_streamed():
     second = "".join(state.step())
     assert "late one" in second and "newer" not in second
     assert "late one" not in "".join(state.step())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_async_stream_is_woken_in_process_without_redis(settings):
+    """Under ASGI with the embedded defaults the stream must not wait for its poll interval."""
+    from asgiref.sync import async_to_sync
+
+    from channels.webchat.stream import StreamState, sse_async
+    from channels.webchat.tokens import visitor_token_read
+
+    settings.REDIS_URL = ""
+    settings.WEBCHAT_SSE_SECONDS = 4
+    settings.WEBCHAT_POLL_SECONDS = 10
+    channel = webchat_channel()
+    v = Visitor(channel)
+    v.start()
+    conv = Conversation.objects.get(id=v.send("hi").json()["conversation"]["id"])
+    cursor = max(m["cursor"] for m in v.history().json()["messages"])
+    visitor = visitor_token_read(channel=channel, token=v.token)
+
+    def agent_writes():
+        time.sleep(0.4)
+        agent_reply_send(merchant=channel.merchant, actor=UserFactory(), conversation_id=conv.id, text="async hello")
+        live.notify_conversation(conv)
+        connection.close()
+
+    async def collect():
+        out = ""
+        async for chunk in sse_async(StreamState(channel=channel, visitor=visitor, last_event_id=cursor)):
+            out += chunk
+            if "async hello" in out:
+                break
+        return out
+
+    t = threading.Thread(target=agent_writes)
+    started = time.monotonic()
+    t.start()
+    raw = async_to_sync(collect)()
+    t.join()
+    assert "async hello" in raw
+    assert time.monotonic() - started < 2.5

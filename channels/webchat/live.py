@@ -46,10 +46,16 @@ def notify_conversation(conversation: Any) -> None:
     notify(stream_key(channel_id=conversation.channel_id, external_id=conversation.external_id))
 
 
+_async_waiters: dict[str, set["AsyncSubscription"]] = {}
+
+
 def notify(key: str) -> None:
     with _cond:
         _versions[key] = _versions.get(key, 0) + 1
         _cond.notify_all()
+        waiters = list(_async_waiters.get(key, ()))
+    for waiter in waiters:
+        waiter.wake()
     url = redis_url()
     if url:
         try:
@@ -68,6 +74,9 @@ def close_all() -> None:
     with _cond:
         _generation += 1
         _cond.notify_all()
+        waiters = [w for group in _async_waiters.values() for w in group]
+    for waiter in waiters:
+        waiter.wake()
 
 
 def local_version(key: str) -> int:
@@ -136,3 +145,40 @@ def publish_message(message: Any) -> None:
     conversation = message.conversation
     notify_conversation(conversation)
     message_mark_sent(message_id=message.id, provider_message_id=None)
+
+
+class AsyncSubscription:
+    """The ASGI stream's in-process wake-up: an asyncio.Event set (thread-safely) by notify().
+    Registered before the stream's first read, so no notification can fall between read and wait."""
+
+    def __init__(self, key: str) -> None:
+        import asyncio
+
+        self.key = key
+        self.loop = asyncio.get_running_loop()
+        self.event = asyncio.Event()
+        with _cond:
+            _async_waiters.setdefault(key, set()).add(self)
+
+    def wake(self) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.event.set)
+        except RuntimeError:  # the loop is closed: the stream is gone
+            pass
+
+    async def wait(self, timeout: float) -> None:
+        import asyncio
+
+        try:
+            await asyncio.wait_for(self.event.wait(), timeout)
+        except TimeoutError:
+            pass
+        self.event.clear()
+
+    def close(self) -> None:
+        with _cond:
+            group = _async_waiters.get(self.key)
+            if group is not None:
+                group.discard(self)
+                if not group:
+                    _async_waiters.pop(self.key, None)

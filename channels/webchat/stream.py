@@ -6,7 +6,6 @@ stream resumes exactly after it. Event ids are message cursors ((created_at, id)
 needs no server-side sequence table. Two generators share one step function: a sync one for WSGI
 and an async one for ASGI (Django buffers a sync iterator entirely under ASGI)."""
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -115,6 +114,7 @@ async def sse_async(state: StreamState) -> AsyncIterator[str]:
     step = sync_to_async(state.step, thread_sensitive=False)
     yield _preamble()
     pubsub = await _async_subscribe(state.key) if live.redis_url() else None
+    local = live.AsyncSubscription(state.key)
     last_sent = time.monotonic()
     try:
         while True:
@@ -135,9 +135,11 @@ async def sse_async(state: StreamState) -> AsyncIterator[str]:
                     continue
                 except Exception:
                     pubsub = None
-            # Embedded default under ASGI: short sleeps (eager replies land within one interval).
-            await asyncio.sleep(min(wait, 0.25))
+            await local.wait(wait)  # notify() in this process (eager tasks, the send view)
+            if live.generation() != generation:
+                break
     finally:
+        local.close()
         if pubsub is not None:
             try:
                 await pubsub.aclose()
