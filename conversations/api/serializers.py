@@ -102,3 +102,39 @@ class SimulateInput(serializers.Serializer):
 class AnswerGapsInput(serializers.Serializer):
     days = serializers.IntegerField(required=False, min_value=1, max_value=365, default=30)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
+
+
+class ReplyOutput(serializers.Serializer):
+    text = serializers.CharField()
+    elements = serializers.ListField(child=serializers.DictField())
+
+
+class EvidenceOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["policy", "faq", "document", "product"])
+    id = serializers.CharField()
+    score = serializers.FloatField()
+
+
+class SimulateOutput(serializers.Serializer):
+    session = serializers.CharField()
+    reply = ReplyOutput()
+    intent = serializers.CharField()
+    confidence = serializers.FloatField()
+    handoff = serializers.BooleanField()
+    evidence = EvidenceOutput(many=True)
+    latency_ms = serializers.FloatField()
+
+
+class AnswerGapGroupOutput(serializers.Serializer):
+    question = serializers.CharField()
+    language = serializers.CharField()
+    count = serializers.IntegerField()
+    examples = serializers.ListField(child=serializers.CharField())
+    reasons = serializers.DictField(child=serializers.IntegerField())
+    intents = serializers.DictField(child=serializers.IntegerField())
+    last_seen_at = serializers.DateTimeField()
+
+
+class AnswerGapsOutput(serializers.Serializer):
+    results = AnswerGapGroupOutput(many=True)
+    kpis = serializers.DictField()

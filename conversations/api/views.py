@@ -165,7 +165,7 @@ class SimulateView(TenantAPIView):
 
     write_role = Role.AGENT
 
-    @extend_schema(request=s.SimulateInput, tags=["assistant"])
+    @extend_schema(request=s.SimulateInput, responses=s.SimulateOutput, tags=["assistant"])
     def post(self, request: Request) -> Response:
         from conversations.assistant.pipeline import run_turn
 
@@ -192,7 +192,7 @@ class SimulateView(TenantAPIView):
 class AnswerGapsView(TenantAPIView):
     read_role = Role.VIEWER
 
-    @extend_schema(parameters=[s.AnswerGapsInput], tags=["analytics"])
+    @extend_schema(parameters=[s.AnswerGapsInput], responses=s.AnswerGapsOutput, tags=["analytics"])
     def get(self, request: Request) -> Response:
         params = s.AnswerGapsInput(data=request.query_params)
         params.is_valid(raise_exception=True)
