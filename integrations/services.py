@@ -9,6 +9,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from catalog import commerce_services
+from integrations.automations.delivery import forget_subscriptions
 from integrations.commerce.base import WebhookRejected, connector_for
 from integrations.commerce.sync import products_archive_external, products_upsert
 from integrations.models import Platform, PlatformConnection, PlatformWebhookEvent, WebhookSubscription
@@ -204,6 +205,7 @@ def subscription_create(
 ) -> WebhookSubscription:
     """SSRF guard: private, loopback and link-local targets are refused (unless SSRF_ALLOW_PRIVATE)."""
     assert_public_url(url)
+    forget_subscriptions(getattr(merchant, "pk", merchant))
     return WebhookSubscription.objects.create(
         merchant=merchant,
         url=url,
@@ -229,6 +231,7 @@ def subscription_update(*, merchant: Any, subscription: WebhookSubscription, dat
     if data.get("rotate_secret"):
         subscription.secret = secrets.token_hex(32)
     subscription.save()
+    forget_subscriptions(subscription.merchant_id)
     return subscription
 
 
@@ -236,3 +239,4 @@ def subscription_delete(*, merchant: Any, subscription: WebhookSubscription) -> 
     if subscription.merchant_id != merchant.pk:
         raise NotFoundError("Subscription not found.")
     subscription.delete()
+    forget_subscriptions(subscription.merchant_id)

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from integrations.models import WebhookDelivery, WebhookSubscription
 from kaleem import metrics
-from kaleem.db import on_commit
+from kaleem.db import atomic, on_commit
 from kaleem.http import http_client
 from kaleem.ssrf import UnsafeURLError, assert_public_url
 
@@ -70,44 +70,95 @@ def envelope(event: Any) -> dict[str, Any]:
     }
 
 
+SUBSCRIPTIONS_TTL = 2.0  # seconds a relay process reuses a store's subscription list
+_subscriptions: dict[str, tuple[float, list[tuple[Any, list[str]]]]] = {}
+
+
+def _active_subscriptions(merchant_id: Any) -> list[tuple[Any, list[str]]]:
+    """(id, events) of a store's active subscriptions, memoised briefly: the relay asks once per event,
+    and a subscription created or paused takes effect within SUBSCRIPTIONS_TTL."""
+    key = str(merchant_id)
+    cached = _subscriptions.get(key)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < SUBSCRIPTIONS_TTL:
+        return cached[1]
+    rows = list(WebhookSubscription.objects.filter(merchant_id=merchant_id, active=True).values_list("id", "events"))
+    if len(_subscriptions) > 10_000:
+        _subscriptions.clear()
+    _subscriptions[key] = (now, rows)
+    return rows
+
+
+def forget_subscriptions(merchant_id: Any = None) -> None:
+    if merchant_id is None:
+        _subscriptions.clear()
+    else:
+        _subscriptions.pop(str(merchant_id), None)
+
+
 def on_outbox_event(event: Any) -> None:
-    """Outbox handler ("*"): one delivery row per matching active subscription; idempotent because
-    (subscription, event id) is unique, so a relayed-twice event does not deliver twice."""
+    """Outbox handler ("*"): one delivery row per matching active subscription, written in one
+    transaction; idempotent because (subscription, event id) is unique, so an event relayed twice
+    is not delivered twice."""
     from integrations.services import AUTOMATION_EVENTS
 
     if event.event_type not in AUTOMATION_EVENTS or event.merchant_id is None:
         return
     matching = [
-        s
-        for s in WebhookSubscription.objects.filter(merchant_id=event.merchant_id, active=True).only("id", "events")
-        if "*" in s.events or event.event_type in s.events
+        sid for sid, events in _active_subscriptions(event.merchant_id) if "*" in events or event.event_type in events
     ]
     if not matching:
         return
+    missing = matching  # the usual case: first relay of this event; a re-relay hits the unique constraint
     body = envelope(event)
     now = timezone.now()
-    for subscription in matching:
-        try:
-            WebhookDelivery.objects.create(
-                merchant_id=event.merchant_id,
-                subscription_id=subscription.id,
-                event_id=event.id,
-                event_type=event.event_type,
-                event_created_at=event.created_at,
-                envelope=body,
-                next_attempt_at=now,
-            )
-        except IntegrityError:
-            continue  # this event was already queued for this subscription
-        _kick(subscription.id)
+    rows = [
+        WebhookDelivery(
+            merchant_id=event.merchant_id,
+            subscription_id=sid,
+            event_id=event.id,
+            event_type=event.event_type,
+            event_created_at=event.created_at,
+            envelope=body,
+            next_attempt_at=now,
+        )
+        for sid in missing
+    ]
+    try:
+        with atomic():
+            WebhookDelivery.objects.bulk_create(rows)
+    except IntegrityError:  # relayed before (or concurrently): add only the missing ones, one by one
+        queued = set(WebhookDelivery.objects.filter(event_id=event.id).values_list("subscription_id", flat=True))
+        for row in rows:
+            if row.subscription_id in queued:
+                continue
+            try:
+                with atomic():
+                    row.save(force_insert=True)
+            except IntegrityError:
+                continue
+    for sid in missing:
+        _kick(sid)
+
+
+KICK_INTERVAL = 0.5  # seconds: one sender task per subscription drains its whole queue
+_last_kick: dict[str, float] = {}
 
 
 def _kick(subscription_id: Any) -> None:
+    """Enqueue the sender after commit, at most every KICK_INTERVAL per subscription and process (the
+    sender re-reads the queue until empty; the beat sweep covers anything a skipped kick leaves)."""
     from integrations.tasks import automation_deliver_task
+
+    key = str(subscription_id)
+    now = time.monotonic()
+    if now - _last_kick.get(key, -KICK_INTERVAL) < KICK_INTERVAL:
+        return
+    _last_kick[key] = now
 
     def send() -> None:
         try:
-            automation_deliver_task.delay(str(subscription_id))
+            automation_deliver_task.delay(key)
         except Exception:  # broker down: the beat sweep sends it
             logger.warning("automation delivery could not be enqueued; the sweep will send it", exc_info=True)
 
