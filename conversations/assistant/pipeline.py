@@ -59,35 +59,51 @@ def _strip_markup(text: str) -> str:
     return html.unescape(text)
 
 
-_catalog_terms: dict[str, tuple[float, frozenset]] = {}
+_catalog_terms: dict[str, tuple[float, Any, frozenset]] = {}
 _terms_lock = threading.Lock()
-CATALOG_TERMS_TTL = 60.0
+CATALOG_TERMS_RECHECK = 5.0  # seconds between catalog version checks per merchant and process
+
+
+def _catalog_version(merchant_id: str) -> Any:
+    from django.db.models import Count, Max
+
+    from catalog.models import Product
+
+    row = Product.objects.filter(merchant_id=merchant_id).aggregate(n=Count("id"), last=Max("updated_at"))
+    return (row["n"], row["last"])
 
 
 def catalog_terms(merchant: Any) -> frozenset:
-    """Words of this store's product titles and categories: evidence that a message is about products."""
+    """Words of this store's product titles, descriptions, tags and categories: evidence that a message is
+    about products. Rebuilt when the catalog changes (count / last update), checked every few seconds."""
     merchant_id = str(getattr(merchant, "pk", merchant))
     cached = _catalog_terms.get(merchant_id)
     now = time.monotonic()
-    if cached is not None and now - cached[0] < CATALOG_TERMS_TTL:
-        return cached[1]
-    terms: set[str] = set()
+    if cached is not None and now - cached[0] < CATALOG_TERMS_RECHECK:
+        return cached[2]
     try:
-        from catalog.models import Category, Product
-
-        rows = Product.objects.filter(merchant_id=merchant_id, status="active").values_list(
-            "title_ar", "title_en", "description_ar", "description_en", "tags"
-        )[:5000]
-        for title_ar, title_en, description_ar, description_en, tags in rows:
-            words = f"{title_ar} {title_en} {description_ar} {description_en} {' '.join(map(str, tags or []))}"
-            terms.update(t for t in tokenize(words) if len(t) >= 3 and not t.isdigit())
-        for name_ar, name_en in Category.objects.filter(merchant_id=merchant_id).values_list("name_ar", "name_en"):
-            terms.update(t for t in tokenize(f"{name_ar} {name_en}") if len(t) >= 3)
+        version = _catalog_version(merchant_id)
     except Exception:  # catalog not migrated in some test setups: no product vocabulary
-        logger.debug("catalog terms unavailable", exc_info=True)
+        logger.debug("catalog version unavailable", exc_info=True)
+        return frozenset()
+    if cached is not None and cached[1] == version:
+        with _terms_lock:
+            _catalog_terms[merchant_id] = (now, version, cached[2])
+        return cached[2]
+    terms: set[str] = set()
+    from catalog.models import Category, Product
+
+    rows = Product.objects.filter(merchant_id=merchant_id, status="active").values_list(
+        "title_ar", "title_en", "description_ar", "description_en", "tags"
+    )[:5000]
+    for title_ar, title_en, description_ar, description_en, tags in rows:
+        words = f"{title_ar} {title_en} {description_ar} {description_en} {' '.join(map(str, tags or []))}"
+        terms.update(t for t in tokenize(words) if len(t) >= 3 and not t.isdigit())
+    for name_ar, name_en in Category.objects.filter(merchant_id=merchant_id).values_list("name_ar", "name_en"):
+        terms.update(t for t in tokenize(f"{name_ar} {name_en}") if len(t) >= 3)
     value = frozenset(terms)
     with _terms_lock:
-        _catalog_terms[merchant_id] = (now, value)
+        _catalog_terms[merchant_id] = (now, version, value)
     return value
 
 
