@@ -110,6 +110,16 @@ def test_customer_journey_on_the_demo_storefront(live_server, page):
     agent_bubble = w.host.locator(".k-agent")
     expect(agent_bubble).to_contain_text("معك سارة", timeout=8_000)
     expect(w.banner).to_contain_text("تتحدث مع فريق المتجر")
+
+    # With the panel closed, the next agent reply shows as an unread badge on the launcher.
+    page.keyboard.press("Escape")
+    expect(w.panel).to_be_hidden()
+    assert _inbox_reply(live_server, conversation, "هل تحتاج شيئاً آخر؟").status_code == 201
+    expect(w.badge).to_have_text("1", timeout=8_000)
+    assert "1" in w.launcher.get_attribute("aria-label")
+    w.launcher.click()
+    expect(w.badge).to_be_hidden()
+    expect(agent_bubble.last).to_contain_text("شيئاً آخر")
     assert page.dialogs == []
 
 
@@ -146,10 +156,15 @@ def test_phone_width_and_keyboard_only(live_server, new_page):
     box = w.panel.bounding_box()
     assert box["width"] == 360 and box["x"] == 0  # full screen on a phone
     expect(w.input).to_be_focused()
+    page.evaluate(
+        "() => { window.__seen = []; Kaleem.on('message', (m) => window.__seen.push(m.direction + ':' + m.text)); }"
+    )
     page.keyboard.type("Hello from a phone")
     page.keyboard.press("Enter")
     expect(w.mine().last).to_contain_text("Hello from a phone")
+    assert "in:Hello from a phone" in page.evaluate("() => window.__seen")  # the JS API's message event
     assert w.log.get_attribute("aria-live") == "polite"
+    expect(w.replies().first).to_be_visible(timeout=15_000)  # the direction has followed the reply
     before = w.root.get_attribute("dir")
     w.host.locator(".k-lang").click()  # switchable language flips the layout direction
     assert {before, w.root.get_attribute("dir")} == {"rtl", "ltr"}
