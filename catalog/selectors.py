@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from catalog.choices import ProductStatus
@@ -51,12 +52,8 @@ def _products_by_ids(*, merchant: Any, ids: list[str], **extra: Any) -> dict[str
 def product_get(*, merchant: Any, product_id: Any) -> Product:
     try:
         return product_list(merchant=merchant).get(id=product_id)
-    except (Product.DoesNotExist, ValueError, TypeError) as exc:  # malformed ids are just "not found"
+    except (Product.DoesNotExist, ValueError, TypeError, ValidationError) as exc:  # malformed ids: not found
         raise NotFoundError("Product not found.") from exc
-    except Exception as exc:  # e.g. ValidationError for a non-UUID string
-        if exc.__class__.__name__ == "ValidationError":
-            raise NotFoundError("Product not found.") from exc
-        raise
 
 
 def category_list(*, merchant: Any) -> QuerySet[Category]:

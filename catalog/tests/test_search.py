@@ -229,3 +229,15 @@ def test_large_catalog_refreshes_in_background(owner):
                 break
             time.sleep(0.05)
         assert set(_skus(product_search(merchant=merchant, query="jacket"))) == {"BG1", "BG2", "BG3"}
+
+
+def test_product_get_malformed_and_foreign_ids_are_not_found(owner, other_owner):
+    from catalog.selectors import product_get
+    from kaleem.core.errors import NotFoundError
+
+    _, merchant, _ = owner
+    _, other, _ = other_owner
+    theirs = _make(other, "NF1", "", "Thing", 10)
+    for bad in ("not-a-uuid", None, 42, theirs.id):
+        with pytest.raises(NotFoundError):
+            product_get(merchant=merchant, product_id=bad)
