@@ -27,6 +27,8 @@ MAX_ANALYSED_CHARS = 1000  # a 10,000-character message is stored whole but unde
 LOW_CONFIDENCE_HANDOFF_STREAK = 2
 _TAGS = re.compile(r"<[^>]{0,500}>")
 _SCRIPT = re.compile(r"<(script|style)[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_PHONE = re.compile(r"\+?\d[\d\s-]{7,14}\d")
+_DIGITS = str.maketrans({chr(0x0660 + i): str(i) for i in range(10)} | {chr(0x06F0 + i): str(i) for i in range(10)})
 _ORDER_NUMBER = re.compile(r"#?\s?([A-Za-z]{0,3}-?\d{3,12})")
 
 
@@ -282,13 +284,35 @@ def _dispatch(
         if outcome.get("handled", True) and outcome.get("text"):
             return make("checkout", 0.95, outcome["text"], outcome.get("elements", []), intent_source="context")
 
-    # A pending question from the previous turn (we asked for the order number).
+    # A pending question from the previous turn (we asked for the order's phone, or its number).
+    if state.get("pending") == "order_phone":
+        number = state.pop("order_number", "")
+        state.pop("pending", None)
+        phone = _PHONE.search(analysis.raw.translate(_DIGITS))
+        if phone:
+            from conversations.assistant.seams import order_phone_matches
+
+            if number and order_phone_matches(merchant=merchant, order_number=number, phone=phone.group(0)):
+                return _order_answer(merchant=merchant, number=number, language=language, make=make, verified=True)
+            return make(
+                "order_status",
+                0.95,
+                replies.say("order_not_found", language, number=number),
+                [replies.quick_reply("qr_human", language)],
+                outcome="fallback",
+                gap_reason="not_available",
+            )
     if state.get("pending") == "order_number":
         number = _ORDER_NUMBER.search(analysis.raw)
         if number:
             state.pop("pending", None)
             return _order_answer(
-                merchant=merchant, number=number.group(1), language=language, make=make, contact=context["contact"]
+                merchant=merchant,
+                number=number.group(1),
+                language=language,
+                make=make,
+                contact=context["contact"],
+                state=state,
             )
         state.pop("pending", None)
 
@@ -352,7 +376,12 @@ def _dispatch(
             state["pending"] = "order_number"
             return make(name, confidence, replies.say("order_ask_number", language), intent_source=intent.source)
         result = _order_answer(
-            merchant=merchant, number=number.group(1), language=language, make=make, contact=context["contact"]
+            merchant=merchant,
+            number=number.group(1),
+            language=language,
+            make=make,
+            contact=context["contact"],
+            state=state,
         )
         result.confidence = confidence
         return result
@@ -434,11 +463,33 @@ def _dispatch(
     )
 
 
-def _order_answer(*, merchant: Any, number: str, language: str, make: Any, contact: Any = None) -> TurnResult:
-    from conversations.assistant.seams import NotAvailable, order_lookup
+def _order_answer(
+    *,
+    merchant: Any,
+    number: str,
+    language: str,
+    make: Any,
+    contact: Any = None,
+    verified: bool = False,
+    state: dict | None = None,
+) -> TurnResult:
+    """Order status from commerce. A contact that did not place the order must first give the order's
+    phone number (asked here, checked on the next turn); a wrong phone is answered like an unknown order."""
+    from conversations.assistant.seams import NotAvailable, order_lookup, order_needs_phone
 
+    if not verified and state is not None:
+        try:
+            needs_phone = order_needs_phone(merchant=merchant, order_number=number, contact=contact)
+        except Exception:  # commerce absent or failing: fall through to the lookup's own answer
+            needs_phone = False
+        if needs_phone:
+            state["pending"] = "order_phone"
+            state["order_number"] = number
+            return make("order_status", 0.95, replies.say("order_ask_phone", language, number=number))
     try:
-        order = order_lookup(merchant=merchant, order_number=number, contact=contact, language=language)
+        order = order_lookup(
+            merchant=merchant, order_number=number, contact=None if verified else contact, language=language
+        )
     except NotAvailable:
         return make(
             "order_status",

@@ -62,6 +62,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ar": "أكيد! عطني رقم الطلب لو سمحت.",
         "en": "Sure! Could you send me your order number?",
     },
+    "order_ask_phone": {
+        "ar": "للتحقق من الطلب {number}، اكتب رقم الجوال المسجل فيه.",
+        "en": "To verify order {number}, please send the mobile number it was placed with.",
+    },
     "order_not_available": {
         "ar": "شكراً، سجلت رقم الطلب {number}. للأسف ما أقدر أستعلم عن حالة الطلبات من هنا حالياً. تبي أحولك لموظف يتابعه معك؟",
         "en": "Thanks, I noted order number {number}. Unfortunately I can't look up order status from here yet. Would you like me to connect you with our team?",

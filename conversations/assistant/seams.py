@@ -25,6 +25,35 @@ def order_lookup(*, merchant: Any, order_number: str, contact: Any = None, langu
     return lookup(merchant=merchant, order_number=order_number, contact=contact, language=language)
 
 
+def _order(merchant: Any, order_number: str) -> Any:
+    try:
+        from catalog.commerce_selectors import order_find_by_number
+    except ImportError:
+        return None
+    return order_find_by_number(merchant=merchant, number=order_number)
+
+
+def order_needs_phone(*, merchant: Any, order_number: str, contact: Any = None) -> bool:
+    """Whether to ask for the order's phone before telling its status: the order exists, carries a phone,
+    and was not placed by this contact (an unknown contact must prove it is theirs)."""
+    order = _order(merchant, order_number)
+    if order is None or not order.customer_phone:
+        return False
+    contact_id = getattr(contact, "pk", contact)
+    return not (contact_id and order.contact_id and str(order.contact_id) == str(contact_id))
+
+
+def order_phone_matches(*, merchant: Any, order_number: str, phone: str) -> bool:
+    order = _order(merchant, order_number)
+    if order is None or not order.customer_phone:
+        return False
+    from catalog.commerce_services import normalize_saudi_phone
+
+    given = normalize_saudi_phone(phone) or "".join(ch for ch in phone if ch.isdigit())
+    stored = normalize_saudi_phone(order.customer_phone) or "".join(ch for ch in order.customer_phone if ch.isdigit())
+    return bool(given) and given == stored
+
+
 def cart_action(
     *,
     merchant: Any,

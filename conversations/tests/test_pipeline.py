@@ -152,7 +152,13 @@ def test_checkout_dialogue_runs_through_commerce_then_order_status(store):
         result = turn(store, text, state)
         state = result.state
     number = re.search(r"K-\d+", result.reply.text).group(0)
-    status = turn(store, f"وين طلبي رقم {number}؟")
+    # an unknown contact must prove the order is theirs with its phone number
+    asked = turn(store, f"وين طلبي رقم {number}؟")
+    assert asked.intent == "order_status" and asked.state["pending"] == "order_phone"
+    wrong = turn(store, "0559999999", asked.state)
+    assert wrong.outcome == "fallback" and "حالته" not in wrong.reply.text
+    asked = turn(store, f"وين طلبي رقم {number}؟")
+    status = turn(store, "٠٥٥١٢٣٤٥٦٧", asked.state)
     assert status.intent == "order_status" and number in status.reply.text and status.outcome == "answered"
 
 

@@ -167,3 +167,16 @@ def test_hand_off_after_an_unanswered_question_records_that_question(store_chann
     process(inbound(store_channel, "ابي أكلم موظف"))
     gap = AnswerGap.objects.get(reason="human_request")
     assert gap.question == "هل عندكم برنامج ولاء ونقاط؟"
+
+
+def test_the_customer_who_ordered_gets_the_status_without_a_phone_check(store_channel):
+    import re
+
+    for text in ["عندكم عبايات؟", "حطه في السلة", "ابي أكمل الطلب", "سارة", "0551234567", "جدة", "حي الروضة", "نعم"]:
+        last = inbound(store_channel, text)
+        process(last)
+    number = re.search(r"K-\d+", answers(last.conversation)[-1].text).group(0)
+    asked = inbound(store_channel, f"وين طلبي {number}؟")
+    process(asked)
+    reply = answers(asked.conversation)[-1].text
+    assert number in reply and "رقم الجوال" not in reply
