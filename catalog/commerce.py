@@ -115,6 +115,7 @@ _CONFIRM = re.compile(
     re.I,
 )
 _CANCEL = re.compile(r"^\s*(checkout:cancel|cancel|no|stop|لا|إلغاء|الغاء|الغي|ألغي|الغ)\s*[.!]*\s*$", re.I)
+_QUESTION = re.compile(r"[?؟]")
 ORDINALS = {
     "first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4,
     "اول": 0, "الاول": 0, "أول": 0, "الأول": 0, "ثاني": 1, "الثاني": 1, "ثالث": 2, "الثالث": 2,
@@ -363,6 +364,9 @@ class _Context:
         summary = selectors.cart_summary(cart=cart) if cart is not None else None
         if not summary or not summary["lines"]:
             self.box.pop("step", None)
+            if self.box.get("last_order") and _CONFIRM.match(self.text):
+                # the same "confirm" tapped twice: the first tap placed the order
+                return self.reply(self.say("already_placed", number=self.box["last_order"]))
             return self.reply(self.say("cart_empty"))
         link = _platform_checkout_link(self.merchant, summary)
         if link:
@@ -381,6 +385,10 @@ class _Context:
         if _CANCEL.match(self.text):
             self.box.pop("step", None)
             return self.reply(self.say("checkout_cancelled"), [_qr("qr_view_cart", self.language, "cart:view")])
+        if _QUESTION.search(self.text) and step != "phone":
+            # "how much is shipping?" mid-checkout is a question, not a name or address: let the assistant
+            # answer it; the pending step stays, so the next answer continues the checkout.
+            return {"text": "", "elements": [], "handled": False}
         cancel = [_qr("qr_cancel", self.language, "checkout:cancel")]
         if step == "name":
             if len(self.text) < 2:

@@ -150,3 +150,26 @@ def test_order_status_from_the_record(shop):
     assert (ar["number"], ar["status"], en["status"], en["code"]) == ("K-10001", "تم الشحن", "shipped", "shipped")
     assert order_status_for_assistant(merchant=merchant, order_number="K-55555") is None
     assert order_status_for_assistant(merchant=MerchantFactory(), order_number="K-10001") is None
+
+
+def test_a_question_mid_checkout_is_left_to_the_assistant_and_the_step_stays(shop):
+    merchant, first, _second = shop
+    state = {"shown": [str(first.id)], "language": "en"}
+    _turn(merchant, state, "add", action="cart_add")
+    _turn(merchant, state, "checkout", action="checkout")
+    reply = _turn(merchant, state, "how much is shipping to Dammam?")
+    assert reply["handled"] is False and state["commerce"]["step"] == "name"
+    assert "mobile number" in _turn(merchant, state, "Sara")["text"]
+
+
+def test_confirm_tapped_again_after_the_order_says_it_is_already_placed(shop):
+    merchant, first, _second = shop
+    state = {"shown": [str(first.id)], "language": "en"}
+    _turn(merchant, state, "add", action="cart_add")
+    _turn(merchant, state, "checkout", action="checkout")
+    for answer in ("Sara", "0551234567", "Riyadh", "Olaya street 1"):
+        _turn(merchant, state, answer)
+    assert "K-10001" in _turn(merchant, state, "checkout:confirm", turn_id="m1")["text"]
+    # the second tap classified as "checkout" (no step pending any more)
+    again = _turn(merchant, state, "checkout:confirm", action="checkout", turn_id="m2")
+    assert "already placed" in again["text"] and Order.objects.count() == 1
