@@ -195,6 +195,11 @@ class StoreProfileView(DashboardPage):
         fields = StoreProfileForm.base_fields
         return {name: getattr(self.merchant, name) for name in fields}
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["ai"] = _ai_usage(self.merchant)
+        return context
+
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return self.render_to_response(self.get_context_data(form=StoreProfileForm(initial=self.initial())))
 
@@ -205,6 +210,26 @@ class StoreProfileView(DashboardPage):
             messages.success(request, _("Store profile saved."))
             return redirect("dashboard-settings-profile")
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+def _ai_usage(merchant: Any) -> dict[str, Any] | None:
+    """Read-only: the optional LLM (configured per deployment) and this month's token use against
+    the per-store budget; provider and budget are server settings, not editable per store."""
+    try:
+        from integrations.ai import llm
+    except ImportError:
+        return None
+    from django.conf import settings
+
+    budget = int(getattr(settings, "LLM_MONTHLY_TOKEN_BUDGET", 0))
+    remaining = llm.budget_remaining(merchant=merchant)
+    return {
+        "enabled": llm.llm_enabled(),
+        "model": getattr(settings, "LLM_MODEL", "") if llm.llm_enabled() else "",
+        "budget": budget,
+        "spent": max(0, budget - remaining),
+        "share": (budget - remaining) / budget if budget else None,
+    }
 
 
 def invite_link(request: HttpRequest, user: Any) -> str:

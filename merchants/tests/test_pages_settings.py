@@ -242,3 +242,18 @@ def test_profile_only_changes_current_store():
     other.refresh_from_db()
     merchant.refresh_from_db()
     assert other.name == "Other" and merchant.name == "Renamed"
+
+
+def test_profile_shows_monthly_ai_usage(settings):
+    from django.utils import timezone
+
+    from conversations.models import LlmUsage
+
+    settings.LLM_MONTHLY_TOKEN_BUDGET = 200_000
+    client, merchant, _user = page_client("admin")
+    LlmUsage.objects.create(
+        merchant=merchant, month=timezone.now().strftime("%Y-%m"), prompt_tokens=40_000, completion_tokens=10_000
+    )
+    html = client.get("/dashboard/settings/profile/").content.decode()
+    assert "Tokens used this month: 50,000 of 200,000." in html
+    assert 'value="25"' in html
