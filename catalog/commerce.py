@@ -189,7 +189,12 @@ def cart_action_for_assistant(
     to a pending checkout question, or a "cart:…" button payload; "handled" False when it is neither)."""
     language = language or state.get("language") or "ar"
     language = language if language in ("ar", "en") else "ar"
-    box = state.setdefault("commerce", {})
+    # copy-on-write: a caller holding an earlier copy of `state` (e.g. to re-run a burst) keeps its view
+    box = {**(state.get("commerce") or {})}
+    box["details"] = dict(box.get("details") or {})
+    state["commerce"] = box
+    if box.get("step") == "placed" and action != "reply":
+        box.pop("step")  # the customer moved on after the order was placed
     ctx = _Context(merchant, box, state, language, contact, text or "", turn_id, conversation_id)
     payload = _PAYLOAD.match(ctx.text)
     if payload:
@@ -381,6 +386,11 @@ class _Context:
 
     def answer(self) -> dict:
         step = self.box.get("step")
+        if step == "placed":
+            self.box.pop("step", None)
+            if self.box.get("last_order") and _CONFIRM.match(self.text):
+                return self.reply(self.say("already_placed", number=self.box["last_order"]))
+            return {"text": "", "elements": [], "handled": False}
         details = self.box.setdefault("details", {})
         if _CANCEL.match(self.text):
             self.box.pop("step", None)
@@ -474,7 +484,9 @@ class _Context:
             )
         except ApplicationError as exc:
             return self.reply(self.say("order_failed", reason=exc.message))
-        self.box.pop("step", None)
+        # "placed" keeps the next message with commerce once: a second "yes" tapped before this reply
+        # arrived is answered "already placed" instead of being read as a new question
+        self.box["step"] = "placed"
         self.box.pop("details", None)
         self.box.pop("cart_id", None)
         self.box["last_order"] = order.number

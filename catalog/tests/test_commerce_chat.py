@@ -84,7 +84,9 @@ def test_checkout_dialogue_in_english_validates_and_creates_one_order_for_a_doub
         "Jeddah",
         "turn:msg-1",
     )
-    assert "step" not in state["commerce"] and "cart_id" not in state["commerce"]
+    assert state["commerce"]["step"] == "placed" and "cart_id" not in state["commerce"]
+    assert _turn(merchant, state, "do you have red shemaghs?")["handled"] is False  # moving on
+    assert "step" not in state["commerce"]
 
 
 def test_checkout_in_arabic_with_arabic_digits_and_cancel(shop):
