@@ -160,6 +160,8 @@ def order_status_for_assistant(
     When the assistant knows the contact, an order placed by another contact is "not found"."""
     order = selectors.order_find_by_number(merchant=merchant, number=order_number)
     if order is None:
+        order = _platform_order(merchant, order_number)
+    if order is None:
         return None
     contact_id = getattr(contact, "pk", contact)
     if contact_id and order.contact_id and str(order.contact_id) != str(contact_id):
@@ -497,6 +499,15 @@ class _Context:
             ),
             order_number=order.number,
         )
+
+
+def _platform_order(merchant: Any, number: str) -> Any:
+    """An order placed on the store's platform that no webhook told us about: ask the platform, mirror it."""
+    try:
+        from integrations.selectors import platform_order_lookup
+    except ImportError:
+        return None
+    return platform_order_lookup(merchant=merchant, number=number)
 
 
 def _platform_checkout_link(merchant: Any, summary: dict) -> str | None:

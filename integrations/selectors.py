@@ -62,3 +62,33 @@ def platform_checkout_url(*, merchant: Any, lines: list[dict]) -> str | None:
     if connection is None:
         return None
     return connector_for(connection).checkout_url(lines)
+
+
+def platform_order_lookup(*, merchant: Any, number: str) -> Any:
+    """Ask the connected platform for an order we have no record of; mirror it (catalog Order, source =
+    platform) so later questions are answered locally. None when not found or the platform is unreachable."""
+    import logging
+
+    from catalog.commerce_services import order_upsert_external
+    from integrations.commerce.base import connector_for
+
+    connection = (
+        PlatformConnection.objects.for_merchant(merchant).filter(status=PlatformConnection.Status.ACTIVE).first()
+    )
+    if connection is None:
+        return None
+    try:
+        found = connector_for(connection).order_status(number.strip()[:40])
+    except Exception:  # provider down or refusing: the assistant says it cannot find the order
+        logging.getLogger(__name__).warning("platform order lookup failed", exc_info=True)
+        return None
+    if not found or not found.get("external_id"):
+        return None
+    order, _created = order_upsert_external(
+        merchant=merchant,
+        source=connection.platform,
+        external_id=found["external_id"],
+        number=found.get("number") or number,
+        status=found.get("status") or "pending",
+    )
+    return order

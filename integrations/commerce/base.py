@@ -91,6 +91,10 @@ def hmac_hex(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+# A customer is waiting: one quick retry, short timeout, no long Retry-After sleeps.
+INTERACTIVE = {"max_attempts": 2, "timeout": 5.0, "max_retry_after": 1.0}
+
+
 class Connector:
     platform = ""
     default_base_url = ""
@@ -118,8 +122,8 @@ class Connector:
             breaker_key=f"platform:{self.connection.pk}",
             headers={**self.headers(), **kwargs.pop("headers", {})},
             timeout=kwargs.pop("timeout", 20.0),
-            max_retry_after=30.0,
-            max_attempts=6,
+            max_retry_after=kwargs.pop("max_retry_after", 30.0),
+            max_attempts=kwargs.pop("max_attempts", 6),
             **kwargs,
         )
 
@@ -134,6 +138,7 @@ class Connector:
         raise NotImplementedError
 
     def order_status(self, number: str) -> dict | None:
+        """Asked while a customer waits (assistant turn): callers keep it short, see INTERACTIVE."""
         raise NotImplementedError
 
     def verify_webhook(self, headers: Any, body: bytes) -> None:

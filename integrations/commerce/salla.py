@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from integrations.commerce.base import (
+    INTERACTIVE,
     Connector,
     ExternalProduct,
     ProductPage,
@@ -59,7 +60,9 @@ class SallaConnector(Connector):
         return self.parse_product(data) if data else None
 
     def order_status(self, number: str) -> dict | None:
-        body = self.request("GET", f"{self.base_url}/orders", params={"keyword": number.lstrip("#")}).json()
+        body = self.request(
+            "GET", f"{self.base_url}/orders", params={"keyword": number.lstrip("#")}, **INTERACTIVE
+        ).json()
         for order in body.get("data") or []:
             if str(order.get("reference_id")) == number.lstrip("#") or str(order.get("id")) == number:
                 slug = ((order.get("status") or {}).get("slug")) or ""

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from integrations.commerce.base import (
+    INTERACTIVE,
     Connector,
     ExternalProduct,
     ProductPage,
@@ -60,10 +61,10 @@ class ShopifyConnector(Connector):
     def graphql_url(self) -> str:
         return f"{self.base_url}/admin/api/{self.connection.api_version or API_VERSION}/graphql.json"
 
-    def graphql(self, query: str, variables: dict) -> dict:
+    def graphql(self, query: str, variables: dict, **http: Any) -> dict:
         """POST a query; a THROTTLED answer waits for the bucket to refill (restoreRate) and retries."""
         for _ in range(MAX_THROTTLE_WAITS):
-            body = self.request("POST", self.graphql_url, json={"query": query, "variables": variables}).json()
+            body = self.request("POST", self.graphql_url, json={"query": query, "variables": variables}, **http).json()
             errors = body.get("errors") or []
             if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
                 status = ((body.get("extensions") or {}).get("cost") or {}).get("throttleStatus") or {}
@@ -95,7 +96,7 @@ class ShopifyConnector(Connector):
 
     def order_status(self, number: str) -> dict | None:
         name = number if number.startswith("#") else f"#{number.lstrip('#')}"
-        nodes = (self.graphql(ORDER_QUERY, {"q": f"name:{name}"}).get("orders") or {}).get("nodes") or []
+        nodes = (self.graphql(ORDER_QUERY, {"q": f"name:{name}"}, **INTERACTIVE).get("orders") or {}).get("nodes") or []
         if not nodes:
             return None
         node = nodes[0]

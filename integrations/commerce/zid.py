@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from integrations.commerce.base import (
+    INTERACTIVE,
     Connector,
     ExternalProduct,
     ProductPage,
@@ -67,7 +68,7 @@ class ZidConnector(Connector):
 
     def order_status(self, number: str) -> dict | None:
         digits = number.split("-")[-1].lstrip("#")
-        body = self.request("GET", f"{self.base_url}/managers/store/orders/{digits}/view").json()
+        body = self.request("GET", f"{self.base_url}/managers/store/orders/{digits}/view", **INTERACTIVE).json()
         order = body.get("order") or body
         if not order.get("id"):
             return None

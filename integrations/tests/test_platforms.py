@@ -397,3 +397,24 @@ def test_platform_base_url_is_ssrf_guarded():
             credentials={"access_token": "x"},
             base_url="http://169.254.169.254/",
         )
+
+
+@pytest.mark.django_db
+def test_assistant_asks_the_platform_for_an_order_no_webhook_announced(fake_shopify):
+    merchant = MerchantFactory()
+    _shopify(merchant, fake_shopify)
+    fake_shopify.orders = [
+        {
+            "id": "gid://shopify/Order/5940139491299",
+            "name": "#1002",
+            "displayFinancialStatus": "PAID",
+            "displayFulfillmentStatus": "FULFILLED",
+            "cancelledAt": None,
+        }
+    ]
+    answer = order_status_for_assistant(merchant=merchant, order_number="#1002", language="en")
+    assert (answer["number"], answer["code"]) == ("#1002", "shipped")
+    assert Order.objects.for_merchant(merchant).get(source="shopify").external_id == "5940139491299"
+    assert order_status_for_assistant(merchant=merchant, order_number="#4040") is None
+    fake_shopify.close()  # platform unreachable: "not found", not an error
+    assert order_status_for_assistant(merchant=merchant, order_number="#4041") is None
