@@ -5,7 +5,8 @@ A local HTTP server speaking Shopify's Admin GraphQL (integrations/tests/fakes.p
 in pages of 250 (Shopify's maximum, what the connector asks for); the sync job walks every page and
 upserts each through catalog services — one transaction per page with its `product.changed` outbox
 event, i.e. the indexing is enqueued (the embedding itself runs later in the relay/embeddings worker).
-Measured: an initial import (creates) and a reconcile of the same catalog (updates), end to end
+Measured: an initial import (creates), a reconcile of the unchanged catalog (compared, nothing written)
+and a reconcile after every price changed (updates), end to end
 including HTTP, JSON parsing, mapping, validation, writes and outbox rows. Also Salla (60 per page).
 
 Target: ≥ 500 products/s.
@@ -76,11 +77,14 @@ def main() -> None:
     print(f"catalog sync from local fakes, {args.products} products, DB {os.environ['DATABASE_URL'].split(':')[0]}")
     print(f"machine load average {load:.1f} on {os.cpu_count()} cores (wall rates are shared-CPU figures;")
     print("per-CPU-second rates count this process only, the fake server's threads included)")
-    for kind in ("full", "reconcile"):
+    for kind, label in (("full", "full"), ("reconcile", "unchanged"), ("reconcile", "all changed")):
+        if label == "all changed":
+            for node in shopify.products:
+                node["variants"]["nodes"][0]["price"] = "24.99"
         seconds, cpu, job = run(connection, kind)
         assert job.state == "done", job.message
         print(
-            f"shopify {kind:9s} pages of 250: {job.processed} products in {seconds:6.2f} s = "
+            f"shopify {label:11s} pages of 250: {job.processed} products in {seconds:6.2f} s = "
             f"{job.processed / seconds:6.0f} products/s wall, {job.processed / cpu:6.0f} per CPU-second "
             f"(created {job.created_count}, updated {job.updated_count}, pages {job.pages})"
         )

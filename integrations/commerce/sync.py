@@ -18,6 +18,22 @@ from kaleem.outbox import emit
 logger = logging.getLogger(__name__)
 
 
+_COMPARED = (
+    "sku",
+    "title_ar",
+    "title_en",
+    "description_ar",
+    "description_en",
+    "price",
+    "sale_price",
+    "currency",
+    "stock",
+    "status",
+    "images",
+    "tags",
+)
+
+
 def _row(item: ExternalProduct, sku: str, source: str) -> dict[str, Any]:
     title_ar, title_en = item.title_ar, item.title_en
     if not (title_ar or title_en):
@@ -50,24 +66,31 @@ def products_upsert(*, merchant: Any, source: str, items: list[ExternalProduct])
     if not unique:
         return 0, 0
     ext_ids = list(unique)
-    existing = {
-        ext: (sku, stock)
-        for ext, sku, stock in Product.objects.for_merchant(merchant)
+    current = {
+        row["external_id"]: row
+        for row in Product.objects.for_merchant(merchant)
         .filter(source=source, external_id__in=ext_ids)
-        .values_list("external_id", "sku", "stock")
+        .values("external_id", *_COMPARED)
     }
-    wanted = [i.sku for ext, i in unique.items() if ext not in existing and i.sku]
+    wanted = [i.sku for ext, i in unique.items() if ext not in current and i.sku]
     taken = set(Product.objects.for_merchant(merchant).filter(sku__in=wanted).values_list("sku", flat=True))
     rows, used, emptied = [], set(), []
     for ext, item in unique.items():
-        if ext in existing:
-            sku = existing[ext][0]
-            if existing[ext][1] > 0 and item.stock <= 0:
+        existing = current.get(ext)
+        if existing is not None:
+            sku = existing["sku"]
+            row = _row(item, sku, source)
+            if all(row[f] == existing[f] for f in _COMPARED):
+                continue  # unchanged (the nightly reconcile's usual case): no write, no re-index
+            if existing["stock"] > 0 and item.stock <= 0:
                 emptied.append((ext, sku, item))
         else:
             sku = item.sku if item.sku and item.sku not in taken and item.sku not in used else f"{source}-{ext}"[:100]
+            row = _row(item, sku, source)
         used.add(sku)
-        rows.append(_row(item, sku, source))
+        rows.append(row)
+    if not rows:
+        return 0, 0
     with atomic():
         created, updated = products_upsert_batch(merchant=merchant, rows=rows, source=source)
         for ext, sku, item in emptied:

@@ -95,9 +95,12 @@ def test_shopify_import_of_1200_products_survives_429_and_throttling_and_imports
     statuses = [r for r in fake_shopify.requests if r["method"] == "POST"]
     assert len(statuses) == 7  # 5 pages + one 429 retry + one THROTTLED retry
 
+    fake_shopify.products[10]["variants"]["nodes"][0]["price"] = "19.99"  # changed on the platform
+    fake_shopify.products[20]["title"] = "T-Shirt 21 (new)"
     again = _run_sync(connection, django_capture_on_commit_callbacks, kind=SyncJob.Kind.RECONCILE)
-    assert (again.created_count, again.updated_count) == (0, 1200)
+    assert (again.processed, again.created_count, again.updated_count) == (1200, 0, 2)  # unchanged rows untouched
     assert Product.objects.for_merchant(merchant).count() == 1200
+    assert str(products.get(external_id=str(9554194400000 + 11)).price) == "19.99"
 
 
 @pytest.mark.django_db
