@@ -73,8 +73,8 @@ def test_stream_replays_backlog_then_resumes_after_last_event_id():
 
 @pytest.mark.django_db(transaction=True)
 def test_agent_reply_arrives_live_and_hand_off_status_is_pushed(settings):
-    settings.WEBCHAT_SSE_SECONDS = 3
-    settings.WEBCHAT_POLL_SECONDS = 5  # prove the wake-up, not the poll, delivers it
+    settings.WEBCHAT_SSE_SECONDS = 8
+    settings.WEBCHAT_POLL_SECONDS = 6  # prove the wake-up, not the poll, delivers it
     channel = webchat_channel()
     v = Visitor(channel)
     v.start()
@@ -104,7 +104,7 @@ def test_agent_reply_arrives_live_and_hand_off_status_is_pushed(settings):
     events = parse(raw)
     assert [e["data"]["text"] for e in events if e["event"] == "message"] == ["Agent here"]
     assert [e["data"]["sender"] for e in events if e["event"] == "message"] == ["agent"]
-    assert elapsed < 2.5, elapsed
+    assert elapsed < 4, elapsed  # generous for a loaded CI machine, still well under the poll interval
     statuses = [e["data"]["status"] for e in events if e["event"] == "conversation"]
     assert statuses[-1] == "human"
 
@@ -116,7 +116,7 @@ def test_stream_is_bounded_in_time():
     started = time.monotonic()
     r, _ = read_stream(v)
     assert r.status_code == 200
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 3.0
 
 
 def test_stream_before_first_message_then_conversation_appears():
@@ -189,7 +189,7 @@ def test_redis_publish_from_another_process_wakes_the_stream(settings):
 
     url = redis_url_or_skip()
     settings.REDIS_URL = url
-    settings.WEBCHAT_SSE_SECONDS = 4
+    settings.WEBCHAT_SSE_SECONDS = 8
     settings.WEBCHAT_POLL_SECONDS = 10  # only the pub/sub message can wake it in time
     channel = webchat_channel()
     v = Visitor(channel)
@@ -216,7 +216,7 @@ def test_redis_publish_from_another_process_wakes_the_stream(settings):
             break
     t.join()
     assert "from worker" in raw
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 5  # well under the 10 s poll interval
 
 
 def test_a_message_committed_late_with_an_older_timestamp_is_still_streamed():
@@ -254,7 +254,7 @@ def test_async_stream_is_woken_in_process_without_redis(settings):
     from channels.webchat.tokens import visitor_token_read
 
     settings.REDIS_URL = ""
-    settings.WEBCHAT_SSE_SECONDS = 4
+    settings.WEBCHAT_SSE_SECONDS = 8
     settings.WEBCHAT_POLL_SECONDS = 10
     channel = webchat_channel()
     v = Visitor(channel)
@@ -283,4 +283,4 @@ def test_async_stream_is_woken_in_process_without_redis(settings):
     raw = async_to_sync(collect)()
     t.join()
     assert "async hello" in raw
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 5  # well under the 10 s poll interval

@@ -111,7 +111,9 @@ def sse_sync(state: StreamState) -> Iterator[str]:
 async def sse_async(state: StreamState) -> AsyncIterator[str]:
     deadline = time.monotonic() + stream_seconds()
     generation = live.generation()
-    step = sync_to_async(state.step, thread_sensitive=False)
+    # thread_sensitive: under ASGI each request has its own sync thread, whose DB connection Django
+    # closes when the response ends (a free-threaded executor would leak one per thread).
+    step = sync_to_async(state.step, thread_sensitive=True)
     yield _preamble()
     pubsub = await _async_subscribe(state.key) if live.redis_url() else None
     local = live.AsyncSubscription(state.key)
