@@ -165,3 +165,13 @@ def test_answer_gaps_grouped_and_turned_into_faq(django_assert_max_num_queries):
     assert AnswerGap.objects.filter(merchant=merchant, resolved_at__isnull=True).count() == 1  # all three resolved
     foreign = AnswerGap.objects.get(merchant=other)
     assert client.post("/dashboard/knowledge/gaps/", {"gap": str(foreign.pk)}).status_code == 404
+
+
+def test_knowledge_page_query_count(django_assert_max_num_queries):
+    client, merchant, _user = page_client("admin")
+    for i in range(15):
+        knowledge_services.policy_create(merchant=merchant, kind="other", title=f"Policy {i}", body="x", language="en")
+        knowledge_services.faq_create(merchant=merchant, question=f"Q {i}?", answer="A", language="en")
+    with django_assert_max_num_queries(12):
+        html = client.get("/dashboard/knowledge/").content.decode()
+    assert html.count("Policy 1") >= 1 and html.count('value="faq"') >= 15
