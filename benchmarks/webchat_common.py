@@ -37,7 +37,8 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def demo_server() -> Iterator[str]:
+def demo_server(server: str = "runserver") -> Iterator[str]:
+    """`server`: "runserver" (WSGI, the README's dev server) or "uvicorn" (ASGI, as in production)."""
     with tempfile.TemporaryDirectory(prefix="kaleem-webchat-") as tmp:
         port = _free_port()
         env = {
@@ -54,8 +55,12 @@ def demo_server() -> Iterator[str]:
         env.pop("CELERY_BROKER_URL", None)
         for cmd in (["migrate", "-v0"], ["load_demo"]):
             subprocess.run([PYTHON, "manage.py", *cmd], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        if server == "uvicorn":
+            cmd = [PYTHON, "-m", "uvicorn", "kaleem.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+        else:
+            cmd = [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
         proc = subprocess.Popen(
-            [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            cmd,
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -2,6 +2,7 @@
 send → first assistant message rendered (p50/p95 over 50 turns) with the embedded defaults.
 
     .venv/bin/python benchmarks/webchat_widget.py            # prints a Markdown table
+    .venv/bin/python benchmarks/webchat_widget.py uvicorn    # the same behind ASGI (production serving)
 
 Runs its own server (temp SQLite, eager tasks) and Debian's /usr/bin/chromium via Playwright."""
 
@@ -69,7 +70,8 @@ def main() -> None:
     raw = WIDGET.read_bytes()
     gz = len(gzip.compress(raw, compresslevel=9))
     launch, execution, queued, turns, unanswered = [], [], [], [], []
-    with demo_server() as url, sync_playwright() as pw:
+    server = sys.argv[1] if len(sys.argv) > 1 else "runserver"
+    with demo_server(server) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         store = f"{url}/demo/{DEMO_SLUG}/"
         for _ in range(LAUNCH_RUNS):
@@ -120,7 +122,7 @@ def main() -> None:
         ),
     ]
     load = os.getloadavg()[0]
-    print(f"load average during the run: {load:.1f} on {os.cpu_count()} cores\n")
+    print(f"server: {server}; load average during the run: {load:.1f} on {os.cpu_count()} cores\n")
     print("| measure | result | target |\n|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
