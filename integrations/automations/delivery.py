@@ -183,6 +183,7 @@ def deliver_subscription(*, subscription_id: Any, now: datetime | None = None) -
     outcome = {"sent": 0, "failed": 0, "dead": 0}
     if not _take_lease(subscription_id, timezone.now()):
         return outcome  # another worker is sending this subscription
+    renewed = time.monotonic()
     try:
         subscription = WebhookSubscription.objects.filter(id=subscription_id).first()
         if subscription is None or not subscription.active:
@@ -198,6 +199,10 @@ def deliver_subscription(*, subscription_id: Any, now: datetime | None = None) -
             for delivery in queue:
                 if delivery.next_attempt_at > now:
                     return outcome  # the head waits: later events wait behind it (in order)
+                if time.monotonic() - renewed > LEASE.total_seconds() / 4:
+                    # a long backlog outlives the lease: keep it, or a second sender could break the order
+                    WebhookSubscription.objects.filter(id=subscription_id).update(lease_until=timezone.now() + LEASE)
+                    renewed = time.monotonic()
                 result = _attempt(subscription, delivery, now)
                 outcome[result] += 1
                 if result == "failed":

@@ -179,3 +179,20 @@ def test_signature_recipe_matches_the_documented_format():
     assert verify("whsec", header, body)
     assert not verify("whsec", sign("whsec", body, stamp - 3600), body)  # replayed old delivery
     assert not verify("whsec", "garbage", body)
+
+
+@pytest.mark.django_db
+def test_one_sender_per_subscription_at_a_time(n8n):
+    from integrations.models import WebhookSubscription
+
+    _c, merchant, _u = member_client("owner")
+    subscription = services.subscription_create(merchant=merchant, url=n8n.url, events=["order.created"])
+    emit(merchant=merchant, event_type="order.created", payload={"order_id": "1"})
+    relay_pending()
+    WebhookSubscription.objects.filter(id=subscription.id).update(lease_until=timezone.now() + timedelta(seconds=60))
+    assert deliver_subscription(subscription_id=subscription.id) == {"sent": 0, "failed": 0, "dead": 0}
+    assert n8n.received == []
+    WebhookSubscription.objects.filter(id=subscription.id).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert deliver_subscription(subscription_id=subscription.id)["sent"] == 1  # an expired lease is taken over
+    subscription.refresh_from_db()
+    assert subscription.lease_until is None
