@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -114,11 +116,13 @@ def _safe_origin(request: HttpRequest, public_key: str | None) -> str | None:
 
 
 class ConfigView(WebchatView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, tags=["webchat"])
     def get(self, request: Request, public_key: str) -> Response:
         return Response(services.webchat_config(channel=self.channel))
 
 
 class ConversationStartView(WebchatView):
+    @extend_schema(request=s.StartInput, responses={200: OpenApiTypes.OBJECT}, tags=["webchat"])
     def post(self, request: Request, public_key: str) -> Response:
         data = s.StartInput(data=request.data or {})
         data.is_valid(raise_exception=True)
@@ -137,6 +141,7 @@ class ConversationStartView(WebchatView):
 
 
 class MessagesView(WebchatView):
+    @extend_schema(parameters=[s.HistoryInput], responses={200: OpenApiTypes.OBJECT}, tags=["webchat"])
     def get(self, request: Request, public_key: str) -> Response:
         """History: `?before=<cursor>` pages back; `?after=<cursor>` is the polling fallback."""
         data = s.HistoryInput(data=request.query_params)
@@ -162,6 +167,9 @@ class MessagesView(WebchatView):
             }
         )
 
+    @extend_schema(
+        request=s.SendInput, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT}, tags=["webchat"]
+    )
     def post(self, request: Request, public_key: str) -> Response:
         visitor = self.visitor()
         data = s.SendInput(data=request.data)
@@ -186,6 +194,7 @@ class MessagesView(WebchatView):
 
 
 class IdentifyView(WebchatView):
+    @extend_schema(request=s.IdentifyInput, responses={200: OpenApiTypes.OBJECT}, tags=["webchat"])
     def post(self, request: Request, public_key: str) -> Response:
         visitor = self.visitor()
         data = s.IdentifyInput(data=request.data)
