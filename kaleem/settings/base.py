@@ -100,7 +100,13 @@ else:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+        # IMMEDIATE: a writer waits for the lock (busy timeout) instead of failing at once with
+        # "database is locked" when it upgrades a read transaction under concurrent sends.
+        DATABASES["default"]["OPTIONS"] = {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL;",
+            "transaction_mode": "IMMEDIATE",
+        }
         # connections persist (CONN_MAX_AGE above): closing the last connection to a WAL database
         # checkpoints it, which cost ≈5 ms on every request when connections closed per request
 
