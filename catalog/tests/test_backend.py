@@ -96,3 +96,32 @@ def test_merchant_is_mandatory():
 def test_available_with_local_client():
     backend.reset_availability()
     assert backend.vector_available() is True
+
+
+def test_mirror_reduced_first_pass_matches_exact_search():
+    """Large local collections use a PCA first pass + exact re-rank; the top results must equal exact ones."""
+    from catalog.search.backend import _Mirror
+
+    rng = np.random.default_rng(3)
+    centers = rng.normal(size=(40, 64)).astype(np.float32)
+    vectors = centers[rng.integers(0, 40, size=3000)] + 0.5 * rng.normal(size=(3000, 64)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = [str(uuid.uuid4()) for _ in range(3000)]
+    payloads = [{"merchant_id": "m", "price": float(i % 100)} for i in range(3000)]
+    exact, approx = _Mirror(64), _Mirror(64)
+    exact.upsert(ids, vectors, payloads)
+    approx.upsert(ids, vectors, payloads)
+    with override_settings(
+        VECTOR_MIRROR_REDUCE_MIN_POINTS=1000, VECTOR_MIRROR_REDUCED_DIM=16, VECTOR_MIRROR_RERANK=300
+    ):
+        for i in range(10):
+            query = vectors[i * 7]
+            fast = approx.search(query, 10, "m", {"price": {"lte": 50.0}})
+            assert approx.reduced is not None
+            with override_settings(VECTOR_MIRROR_REDUCED_DIM=0):
+                slow = exact.search(query, 10, "m", {"price": {"lte": 50.0}})
+            assert [h[0] for h in fast][:5] == [h[0] for h in slow][:5]
+            assert all(h[2]["price"] <= 50.0 for h in fast)
+        # writes after the projection exists keep the reduced rows in step
+        approx.upsert([ids[0]], vectors[1:2], [{"merchant_id": "m", "price": 1.0}])
+        assert approx.search(vectors[1], 2, "m", None)[0][0] in {ids[0], ids[1]}
