@@ -30,7 +30,7 @@ AUTOMATION_EVENTS = (
 )
 CREDENTIAL_KEYS = {
     Platform.SHOPIFY: {"access_token", "webhook_secret", "previous_webhook_secret"},
-    Platform.SALLA: {"access_token", "refresh_token", "webhook_secret", "webhook_token"},
+    Platform.SALLA: {"access_token", "refresh_token", "expires", "webhook_secret", "webhook_token"},
     Platform.ZID: {"authorization", "access_token", "store_id", "webhook_username", "webhook_password"},
 }
 

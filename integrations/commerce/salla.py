@@ -6,7 +6,11 @@ are deduplicated on merchant:event:data.id:sha256(body)."""
 import hashlib
 import hmac
 import json
+import time
 from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
 
 from integrations.commerce.base import (
     INTERACTIVE,
@@ -41,7 +45,76 @@ class SallaConnector(Connector):
     default_base_url = "https://api.salla.dev/admin/v2"
 
     def headers(self) -> dict[str, str]:
+        self.ensure_fresh_token()
         return {"Authorization": f"Bearer {self.credentials.get('access_token', '')}", "Accept": "application/json"}
+
+    # --- OAuth refresh ----------------------------------------------------------------------------
+    REFRESH_MARGIN = 300  # seconds before expiry
+    REFRESH_LOCK_SECONDS = 60
+
+    def _stale(self) -> bool:
+        expires = self.credentials.get("expires")
+        try:
+            return bool(expires) and float(expires) - time.time() < self.REFRESH_MARGIN
+        except (TypeError, ValueError):
+            return False
+
+    def _reload(self) -> None:
+        from integrations.models import PlatformConnection
+
+        fresh = PlatformConnection.objects.filter(id=self.connection.pk).values_list("credentials", flat=True).first()
+        if fresh:
+            self.connection.credentials = fresh
+            self.credentials = json.loads(fresh)
+
+    def ensure_fresh_token(self) -> None:
+        """Salla refresh tokens are single-use: two parallel refreshes would revoke both. One process
+        refreshes under a per-connection lock (cache `add`, atomic in Redis); the others wait for the
+        stored result instead of refreshing themselves."""
+        if not self._stale() or not self.credentials.get("refresh_token"):
+            return
+        lock = f"salla-refresh:{self.connection.pk}"
+        if not cache.add(lock, "1", self.REFRESH_LOCK_SECONDS):
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and self._stale():
+                time.sleep(0.2)
+                self._reload()
+            return
+        try:
+            self._reload()
+            if self._stale():
+                self._refresh()
+        finally:
+            cache.delete(lock)
+
+    def _refresh(self) -> None:
+        from kaleem.http import provider_request
+
+        response = provider_request(
+            "POST",
+            getattr(settings, "SALLA_OAUTH_TOKEN_URL", "https://accounts.salla.sa/oauth2/token"),
+            provider="salla",
+            max_attempts=1,  # never replay a single-use refresh token
+            timeout=15.0,
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": self.credentials["refresh_token"],
+                "client_id": getattr(settings, "SALLA_CLIENT_ID", ""),
+                "client_secret": getattr(settings, "SALLA_CLIENT_SECRET", ""),
+            },
+        )
+        body = response.json()
+        expires_in = body.get("expires_in")
+        updated = {
+            **self.credentials,
+            "access_token": body.get("access_token", ""),
+            "refresh_token": body.get("refresh_token", self.credentials.get("refresh_token", "")),
+            "expires": int(time.time() + float(expires_in)) if expires_in else body.get("expires"),
+        }
+        from integrations.models import PlatformConnection
+
+        PlatformConnection.objects.filter(id=self.connection.pk).update(credentials=json.dumps(updated))
+        self.credentials = updated
 
     def connect(self) -> dict:
         return self.request("GET", f"{self.base_url}/store/info").json().get("data") or {}

@@ -6,6 +6,7 @@ request numbers (the rate limits the real platforms apply)."""
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -171,9 +172,25 @@ class FakeSalla(_Server):
     def __init__(self, count: int = 0, *, token: str = "ory_at_test") -> None:
         self.products = [salla_product(i) for i in range(1, count + 1)]
         self.token = token
+        self.refresh_token = "ory_rt_1"
+        self.refreshes = 0
         super().__init__()
 
+    def _oauth(self, body: bytes) -> tuple[int, Any, dict]:
+        """POST /oauth2/token, grant_type=refresh_token: single-use refresh tokens, like Salla's."""
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != self.refresh_token:
+            return 400, {"error": "invalid_grant"}, {}
+        self.refreshes += 1
+        self.token = f"ory_at_{self.refreshes + 1}"
+        self.refresh_token = f"ory_rt_{self.refreshes + 1}"
+        body = {"access_token": self.token, "refresh_token": self.refresh_token, "expires_in": 1209600}
+        return 200, {**body, "token_type": "bearer"}, {}
+
     def respond(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, Any, dict]:
+        if path.startswith("/oauth2/token"):
+            time.sleep(0.2)  # a slow token endpoint widens the window for parallel refreshes
+            return self._oauth(body)
         if headers.get("Authorization") != f"Bearer {self.token}":
             return 401, {"status": 401, "success": False, "error": {"code": "Unauthorized"}}, {}
         parts = urlsplit(path)

@@ -421,3 +421,53 @@ def test_assistant_asks_the_platform_for_an_order_no_webhook_announced(fake_shop
     assert order_status_for_assistant(merchant=merchant, order_number="#4040") is None
     fake_shopify.close()  # platform unreachable: "not found", not an error
     assert order_status_for_assistant(merchant=merchant, order_number="#4041") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_salla_expired_token_is_refreshed_once_even_by_parallel_syncs(fake_salla):
+    import threading
+    import time as clock
+
+    from django.db import connection as db
+    from django.test import override_settings as settings_override
+
+    from integrations.commerce.base import connector_for
+    from integrations.models import PlatformConnection
+
+    merchant = MerchantFactory()
+    fake_salla.products = [salla_product(i) for i in range(1, 4)]
+    fake_salla.token = "ory_at_expired"
+    connection = services.connection_upsert(
+        merchant=merchant,
+        platform="salla",
+        credentials={
+            "access_token": "ory_at_expired",
+            "refresh_token": "ory_rt_1",
+            "expires": str(int(clock.time()) - 10),
+        },
+        base_url=fake_salla.url,
+    )
+    pages: list = []
+    errors: list = []
+
+    def walk() -> None:
+        try:
+            fresh = PlatformConnection.objects.get(id=connection.id)
+            pages.append(connector_for(fresh).list_products(None))
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+        finally:
+            db.close()
+
+    with settings_override(SALLA_OAUTH_TOKEN_URL=f"{fake_salla.url}/oauth2/token"):
+        threads = [threading.Thread(target=walk) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors, errors
+    assert fake_salla.refreshes == 1  # a second refresh with the used token would have revoked the grant
+    assert [len(p.products) for p in pages] == [3, 3, 3]
+    stored = json.loads(PlatformConnection.objects.get(id=connection.id).credentials)
+    assert (stored["access_token"], stored["refresh_token"]) == ("ory_at_2", "ory_rt_2")
+    assert float(stored["expires"]) > clock.time() + 3600

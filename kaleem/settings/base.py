@@ -302,6 +302,11 @@ CORS_URLS_REGEX = r"^/api/v1/.*$"
 # SSRF guard: merchant-supplied URLs may not target private/loopback/link-local hosts unless allowed (tests).
 SSRF_ALLOW_PRIVATE = env.bool("SSRF_ALLOW_PRIVATE", default=False)
 
+# Salla OAuth app: single-use refresh tokens are renewed by integrations/commerce/salla.py
+SALLA_CLIENT_ID = env("SALLA_CLIENT_ID", default="")
+SALLA_CLIENT_SECRET = env("SALLA_CLIENT_SECRET", default="")
+SALLA_OAUTH_TOKEN_URL = env("SALLA_OAUTH_TOKEN_URL", default="https://accounts.salla.sa/oauth2/token")
+
 PROMETHEUS_EXPORT_MIGRATIONS = False
 SENTRY_DSN = env("SENTRY_DSN", default="")
 OTEL_EXPORTER_OTLP_ENDPOINT = env("OTEL_EXPORTER_OTLP_ENDPOINT", default="")  # kaleem/observability.py
