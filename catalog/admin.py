@@ -71,3 +71,6 @@ class ImportJobAdmin(MerchantScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+from catalog import commerce_admin  # noqa: E402, F401 - carts and orders (registered on import)
