@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 import secrets
 from typing import Any
 
@@ -184,6 +185,21 @@ def platform_event_process(*, event_id: Any) -> str:
 # --- automation subscriptions --------------------------------------------------------------------
 
 
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,100}$")
+_RESERVED_HEADERS = {"host", "content-length", "content-type", "transfer-encoding", "connection", "user-agent"}
+
+
+def _check_auth_header(name: str, value: str) -> None:
+    """n8n "Header auth": any custom header, but not one that would rewrite the request itself."""
+    if not name:
+        return
+    lowered = name.lower()
+    if not _HEADER_NAME.match(name) or lowered in _RESERVED_HEADERS or lowered.startswith("x-kaleem-"):
+        raise IntegrationError("This header name cannot be used.", fields={"auth_header_name": ["Not allowed."]})
+    if any(ch in value for ch in "\r\n"):
+        raise IntegrationError("Header values cannot contain line breaks.", fields={"auth_header_value": ["Invalid."]})
+
+
 def _check_events(events: list[str]) -> list[str]:
     if not isinstance(events, list) or not events:
         raise IntegrationError("Choose at least one event.", fields={"events": ["Required."]})
@@ -205,6 +221,7 @@ def subscription_create(
 ) -> WebhookSubscription:
     """SSRF guard: private, loopback and link-local targets are refused (unless SSRF_ALLOW_PRIVATE)."""
     assert_public_url(url)
+    _check_auth_header(auth_header_name, auth_header_value)
     forget_subscriptions(getattr(merchant, "pk", merchant))
     return WebhookSubscription.objects.create(
         merchant=merchant,
@@ -225,6 +242,10 @@ def subscription_update(*, merchant: Any, subscription: WebhookSubscription, dat
         subscription.url = data["url"]
     if "events" in data:
         subscription.events = _check_events(data["events"])
+    _check_auth_header(
+        data.get("auth_header_name", subscription.auth_header_name),
+        data.get("auth_header_value", subscription.auth_header_value),
+    )
     for key in ("description", "active", "auth_header_name", "auth_header_value"):
         if key in data:
             setattr(subscription, key, data[key])

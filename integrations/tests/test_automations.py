@@ -196,3 +196,29 @@ def test_one_sender_per_subscription_at_a_time(n8n):
     assert deliver_subscription(subscription_id=subscription.id)["sent"] == 1  # an expired lease is taken over
     subscription.refresh_from_db()
     assert subscription.lease_until is None
+
+
+@pytest.mark.django_db
+def test_header_auth_reaches_the_receiver_and_reserved_headers_are_refused(owner, n8n):
+    client, merchant, _user = owner
+    for name in ("Host", "Content-Length", "X-Kaleem-Signature", "Bad Header", "X:y"):
+        r = client.post(
+            "/api/v1/integrations/webhooks",
+            {"url": n8n.url, "events": ["*"], "auth_header_name": name, "auth_header_value": "v"},
+            format="json",
+        )
+        assert r.status_code == 400, name
+    r = client.post(
+        "/api/v1/integrations/webhooks",
+        {"url": n8n.url, "events": ["*"], "auth_header_name": "X-N8N-Auth", "auth_header_value": "a\r\nHost: evil"},
+        format="json",
+    )
+    assert r.status_code == 400
+    subscription = services.subscription_create(
+        merchant=merchant, url=n8n.url, events=["*"], auth_header_name="X-N8N-Auth", auth_header_value="s3cret"
+    )
+    emit(merchant=merchant, event_type="lead.created", payload={"lead_id": "1"})
+    relay_pending()
+    deliver_subscription(subscription_id=subscription.id)
+    assert n8n.received[0]["headers"]["X-N8N-Auth"] == "s3cret"
+    assert json.loads(n8n.received[0]["body"])["type"] == "lead.created"
