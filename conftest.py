@@ -13,3 +13,11 @@ def owner(db):
 def other_owner(db):
     """An owner of a second, unrelated store: used to prove cross-tenant 404s."""
     return member_client("owner")
+
+
+pytest_plugins = ["kaleem.testing.browser"]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Browser tests run last: while Playwright's loop lives, Django refuses sync calls elsewhere."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -17,15 +17,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
-CHROMIUM = os.environ.get("KALEEM_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from kaleem.testing.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402,F401 - one definition
+
 DEMO_KEY = "ch_demo_webchat"
 DEMO_SLUG = "demo-fashion"
 

@@ -1,39 +1,13 @@
 """Playwright (Python) driving Debian's /usr/bin/chromium against pytest-django's live server."""
 
-import os
-import shutil
 import time
 
 import pytest
 
-from kaleem.testing.services import skip_or_fail
-
-CHROMIUM = os.environ.get("KALEEM_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 @pytest.fixture(scope="session")
-def browser():
-    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
-        skip_or_fail(f"chromium not found at {CHROMIUM} (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        skip_or_fail("playwright is not installed")
-    # Playwright's sync API keeps an event loop in this thread; our ORM calls in the test body are
-    # plain synchronous code, so Django's async-safety guard does not apply to them.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+def browser(chromium):
+    return chromium
 
 
 @pytest.fixture
