@@ -6,7 +6,6 @@ reopens the same thread (closed → bot), so history is never split. The contact
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 
 from kaleem.crypto import EncryptedTextField
 from kaleem.tenancy.models import TenantModel
@@ -135,8 +134,9 @@ class Message(TenantModel):
         constraints = [
             # Nullable-unique, portable: only rows that carry a provider id are constrained.
             models.UniqueConstraint(
+                # no condition: SQL treats NULLs as distinct and the MongoDB backend builds unique
+                # indexes with a $type filter, so messages without a provider id never collide
                 fields=["channel", "provider_message_id"],
-                condition=Q(provider_message_id__isnull=False),
                 name="uniq_message_channel_provider_id",
             )
         ]
