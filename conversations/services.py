@@ -131,19 +131,21 @@ def record_inbound(
     now = timezone.now()
     received_at = received_at or now
     language = language_hint if language_hint in ("ar", "en") else ""
+    # Resolved before the transaction: their "another writer won" recovery catches IntegrityError,
+    # which is only safe around an outermost block (MongoDB has no savepoints).
+    conversation = _conversation_get_or_create(merchant=merchant, channel=channel, external_id=external_id)
+    if conversation.contact_id is None:  # first message, or the contact was deleted (privacy)
+        contact = _contact_resolve(
+            merchant=merchant,
+            channel=channel,
+            external_id=external_id,
+            name=clean_text(contact_name)[:200],
+            language=language,
+        )
+        Conversation.objects.filter(id=conversation.id).update(contact=contact)
+        conversation.contact = contact
     try:
         with atomic():
-            conversation = _conversation_get_or_create(merchant=merchant, channel=channel, external_id=external_id)
-            if conversation.contact_id is None:  # first message, or the contact was deleted (privacy)
-                contact = _contact_resolve(
-                    merchant=merchant,
-                    channel=channel,
-                    external_id=external_id,
-                    name=clean_text(contact_name)[:200],
-                    language=language,
-                )
-                Conversation.objects.filter(id=conversation.id).update(contact=contact)
-                conversation.contact = contact
             message = Message.objects.create(
                 merchant=merchant,
                 conversation=conversation,
