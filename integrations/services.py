@@ -93,6 +93,21 @@ def connection_verify(*, connection: PlatformConnection) -> dict:
     return info
 
 
+def connection_connect(*, connection: PlatformConnection) -> dict:
+    """Verify the credentials, then subscribe our webhook URL on the platform (idempotent on re-connect)."""
+    from django.conf import settings
+
+    info = connection_verify(connection=connection)
+    base = str(getattr(settings, "KALEEM_PUBLIC_URL", "")).rstrip("/")
+    callback = f"{base}/webhooks/platforms/{connection.platform}/{connection.public_key}"
+    try:
+        topics = connector_for(connection).register_webhooks(callback)
+    except Exception as exc:
+        PlatformConnection.objects.filter(id=connection.id).update(last_error=f"webhooks: {exc}"[:500])
+        raise IntegrationError("The platform refused the webhook subscription.", status_code=502) from exc
+    return {"store": info, "webhook_url": callback, "topics": topics}
+
+
 def connection_disconnect(*, merchant: Any, connection: PlatformConnection) -> None:
     if connection.merchant_id != merchant.pk:
         raise NotFoundError("Connection not found.")

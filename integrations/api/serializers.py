@@ -29,6 +29,12 @@ class ConnectionOutput(serializers.ModelSerializer):
         return f"/webhooks/platforms/{connection.platform}/{connection.public_key}"
 
 
+class ConnectOutput(serializers.Serializer):
+    store = serializers.DictField()
+    webhook_url = serializers.CharField()
+    topics = serializers.ListField(child=serializers.CharField())
+
+
 class SyncJobOutput(serializers.ModelSerializer):
     connection = serializers.UUIDField(source="connection_id")
 

@@ -10,6 +10,11 @@ urlpatterns = [
         name="integrations-connection-detail",
     ),
     path(
+        "integrations/platforms/<uuid:connection_id>/connect",
+        views.ConnectionConnectView.as_view(),
+        name="integrations-connection-connect",
+    ),
+    path(
         "integrations/platforms/<uuid:connection_id>/sync",
         views.ConnectionSyncView.as_view(),
         name="integrations-connection-sync",

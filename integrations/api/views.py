@@ -47,6 +47,14 @@ class ConnectionDetailView(_AdminView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class ConnectionConnectView(_AdminView):
+    @extend_schema(request=None, responses={200: s.ConnectOutput}, tags=["integrations"])
+    def post(self, request: Request, connection_id: str) -> Response:
+        """Check the credentials with the platform and subscribe our webhook URL to its topics."""
+        connection = selectors.connection_get(merchant=self.merchant, connection_id=connection_id)
+        return Response(s.ConnectOutput(services.connection_connect(connection=connection)).data)
+
+
 class ConnectionSyncView(_AdminView):
     @extend_schema(request=None, responses={202: s.SyncJobOutput}, tags=["integrations"])
     def post(self, request: Request, connection_id: str) -> Response:

@@ -134,6 +134,10 @@ class Connector:
     def list_products(self, cursor: str | None = None) -> ProductPage:
         raise NotImplementedError
 
+    def register_webhooks(self, callback_url: str) -> list[str]:
+        """Subscribe our callback URL to the platform's product and order topics; returns the topics."""
+        raise NotImplementedError
+
     def fetch_product(self, external_id: str) -> ExternalProduct | None:
         raise NotImplementedError
 

@@ -119,6 +119,20 @@ class SallaConnector(Connector):
     def connect(self) -> dict:
         return self.request("GET", f"{self.base_url}/store/info").json().get("data") or {}
 
+    WEBHOOK_EVENTS = ("product.created", "product.updated", "product.deleted", "order.created", "order.updated")
+
+    def register_webhooks(self, callback_url: str) -> list[str]:
+        for event in self.WEBHOOK_EVENTS:
+            body = {"name": f"kaleem {event}", "event": event, "url": callback_url, "version": 2}
+            if self.credentials.get("webhook_token"):
+                body["security_strategy"] = "token"
+                body["secret"] = self.credentials["webhook_token"]
+            elif self.credentials.get("webhook_secret"):
+                body["security_strategy"] = "signature"
+                body["secret"] = self.credentials["webhook_secret"]
+            self.request("POST", f"{self.base_url}/webhooks/subscribe", json=body)
+        return list(self.WEBHOOK_EVENTS)
+
     def list_products(self, cursor: str | None = None) -> ProductPage:
         page = int(cursor or 1)
         body = self.request("GET", f"{self.base_url}/products", params={"page": page, "per_page": PAGE_SIZE}).json()

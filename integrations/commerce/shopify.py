@@ -40,6 +40,14 @@ PRODUCT_QUERY = PRODUCTS_QUERY.replace("products(first: $first, after: $after) {
 ORDER_QUERY = """
 query($q: String!) { orders(first: 1, query: $q) { nodes { id name displayFinancialStatus displayFulfillmentStatus cancelledAt } } }"""
 
+WEBHOOK_TOPICS = ("PRODUCTS_CREATE", "PRODUCTS_UPDATE", "PRODUCTS_DELETE", "ORDERS_CREATE", "ORDERS_UPDATED")
+SUBSCRIBE_MUTATION = """
+mutation($topic: WebhookSubscriptionTopic!, $url: URL!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: {callbackUrl: $url, format: JSON}) {
+    webhookSubscription { id } userErrors { field message }
+  }
+}"""
+
 FULFILLMENT_STATUS = {"FULFILLED": "shipped", "IN_PROGRESS": "confirmed", "PARTIALLY_FULFILLED": "shipped"}
 
 
@@ -81,6 +89,17 @@ class ShopifyConnector(Connector):
     def connect(self) -> dict:
         data = self.graphql("{ shop { name myshopifyDomain currencyCode } }", {})
         return data.get("shop") or {}
+
+    def register_webhooks(self, callback_url: str) -> list[str]:
+        done = []
+        for topic in WEBHOOK_TOPICS:
+            result = self.graphql(SUBSCRIBE_MUTATION, {"topic": topic, "url": callback_url})
+            errors = (result.get("webhookSubscriptionCreate") or {}).get("userErrors") or []
+            # "already taken": the subscription exists (re-connect) — that is the state we want
+            if errors and not all("taken" in str(e.get("message", "")).lower() for e in errors):
+                raise ValueError(f"shopify: {topic}: {errors[0].get('message', '')[:200]}")
+            done.append(topic)
+        return done
 
     def list_products(self, cursor: str | None = None) -> ProductPage:
         data = self.graphql(PRODUCTS_QUERY, {"first": PAGE_SIZE, "after": cursor})

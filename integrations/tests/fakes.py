@@ -102,6 +102,7 @@ class FakeShopify(_Server):
     def __init__(self, count: int = 0, *, token: str = "shpat_test") -> None:
         self.products = [shopify_node(i) for i in range(1, count + 1)]
         self.orders: list[dict] = []
+        self.webhooks: list[tuple] = []
         self.token = token
         self.throttled_on: set[int] = set()
         super().__init__()
@@ -127,6 +128,13 @@ class FakeShopify(_Server):
                 },
                 {},
             )
+        if "webhookSubscriptionCreate" in query:
+            self.webhooks.append((variables.get("topic"), variables.get("url")))
+            node = {
+                "webhookSubscription": {"id": f"gid://shopify/WebhookSubscription/{len(self.webhooks)}"},
+                "userErrors": [],
+            }
+            return 200, {"data": {"webhookSubscriptionCreate": node}}, {}
         if "shop {" in query:
             return (
                 200,
@@ -174,6 +182,7 @@ class FakeSalla(_Server):
         self.token = token
         self.refresh_token = "ory_rt_1"
         self.refreshes = 0
+        self.webhooks: list[dict] = []
         super().__init__()
 
     def _oauth(self, body: bytes) -> tuple[int, Any, dict]:
@@ -195,6 +204,9 @@ class FakeSalla(_Server):
             return 401, {"status": 401, "success": False, "error": {"code": "Unauthorized"}}, {}
         parts = urlsplit(path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if parts.path.endswith("/webhooks/subscribe"):
+            self.webhooks.append(json.loads(body))
+            return 200, {"status": 200, "success": True, "data": {"id": len(self.webhooks)}}, {}
         if parts.path.endswith("/store/info"):
             return 200, {"status": 200, "success": True, "data": {"id": 1305146709, "name": "Demo"}}, {}
         if not parts.path.endswith("/products"):
@@ -232,6 +244,7 @@ class FakeZid(_Server):
 
     def __init__(self, count: int = 0, *, token: str = "zid_manager") -> None:
         self.products = [zid_product(i) for i in range(1, count + 1)]
+        self.webhooks: list[dict] = []
         self.token = token
         super().__init__()
 
@@ -240,6 +253,11 @@ class FakeZid(_Server):
             return 401, {"message": "unauthorized"}, {}
         parts = urlsplit(path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if parts.path.endswith("/managers/webhooks") and method == "POST":
+            self.webhooks.append(json.loads(body))
+            return 201, {"id": len(self.webhooks), "status": "pending"}, {}
+        if parts.path.endswith("/managers/account/profile"):
+            return 200, {"user": {"store": {"id": 3121837}}}, {}
         if parts.path.rstrip("/").endswith("/products"):
             page, size = int(query.get("page", 1)), int(query.get("page_size", 15))
             data = self.products[(page - 1) * size : page * size]

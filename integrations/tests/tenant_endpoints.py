@@ -36,6 +36,7 @@ C = "/api/v1/integrations/platforms/{id}"
 register_tenant_endpoint("integrations-connection-detail", "GET", C, _connection)
 register_tenant_endpoint("integrations-connection-detail", "DELETE", C, _connection)
 register_tenant_endpoint("integrations-connection-sync", "POST", C + "/sync", _connection)
+register_tenant_endpoint("integrations-connection-connect", "POST", C + "/connect", _connection)
 register_tenant_endpoint("integrations-sync-job", "GET", "/api/v1/integrations/sync-jobs/{id}", _job)
 S = "/api/v1/integrations/webhooks/{id}"
 register_tenant_endpoint("integrations-subscription-detail", "GET", S, _subscription)

@@ -471,3 +471,55 @@ def test_salla_expired_token_is_refreshed_once_even_by_parallel_syncs(fake_salla
     stored = json.loads(PlatformConnection.objects.get(id=connection.id).credentials)
     assert (stored["access_token"], stored["refresh_token"]) == ("ory_at_2", "ory_rt_2")
     assert float(stored["expires"]) > clock.time() + 3600
+
+
+@pytest.mark.django_db
+def test_connect_verifies_and_subscribes_our_webhook_url_on_each_platform(owner, fake_shopify, fake_salla, fake_zid):
+    client, merchant, _user = owner
+    r = client.post(
+        "/api/v1/integrations/platforms",
+        {
+            "platform": "shopify",
+            "credentials": {"access_token": fake_shopify.token, "webhook_secret": "s"},
+            "shop_domain": "demo-store.myshopify.com",
+            "base_url": fake_shopify.url,
+        },
+        format="json",
+    )
+    assert r.status_code == 201 and "credentials" not in r.json()
+    connected = client.post(f"/api/v1/integrations/platforms/{r.json()['id']}/connect", {}, format="json")
+    assert connected.status_code == 200, connected.content
+    assert connected.json()["webhook_url"].endswith(r.json()["webhook_path"])
+    assert [t for t, _url in fake_shopify.webhooks] == [
+        "PRODUCTS_CREATE",
+        "PRODUCTS_UPDATE",
+        "PRODUCTS_DELETE",
+        "ORDERS_CREATE",
+        "ORDERS_UPDATED",
+    ]
+
+    salla = services.connection_upsert(
+        merchant=merchant,
+        platform="salla",
+        credentials={"access_token": fake_salla.token, "webhook_secret": "salla-secret"},
+        base_url=fake_salla.url,
+    )
+    services.connection_connect(connection=salla)
+    assert {w["event"] for w in fake_salla.webhooks} >= {"product.deleted", "order.created"}
+    assert all(w["security_strategy"] == "signature" and w["version"] == 2 for w in fake_salla.webhooks)
+
+    zid = services.connection_upsert(
+        merchant=merchant,
+        platform="zid",
+        credentials={"access_token": fake_zid.token, "webhook_username": "k", "webhook_password": "p"},
+        base_url=fake_zid.url,
+    )
+    services.connection_connect(connection=zid)
+    assert fake_zid.webhooks[0]["target_url"].endswith(f"/webhooks/platforms/zid/{zid.public_key}?event=product.create")
+    assert (fake_zid.webhooks[0]["username"], fake_zid.webhooks[0]["password"]) == ("k", "p")
+
+    bad = services.connection_upsert(
+        merchant=MerchantFactory(), platform="shopify", credentials={"access_token": "nope"}, base_url=fake_shopify.url
+    )
+    with pytest.raises(services.IntegrationError):
+        services.connection_connect(connection=bad)
