@@ -329,3 +329,28 @@ def test_order_lookup_by_number_variants():
     assert commerce_selectors.order_find_by_number(merchant=merchant, number="K-99999") is None
     _c2, other, _u2 = member_client("owner")
     assert commerce_selectors.order_find_by_number(merchant=other, number="K-10001") is None
+
+
+@pytest.mark.django_db
+def test_order_and_cart_lists_do_not_query_per_row(owner):
+    from kaleem.testing.queries import assert_max_queries
+
+    client, merchant, _u = owner
+    product = ProductFactory(merchant=merchant, stock=100)
+    for _ in range(3):
+        commerce_services.order_create(merchant=merchant, lines=[{"product": product.pk}], customer=CUSTOMER)
+        cart = commerce_services.cart_open(merchant=merchant)
+        commerce_services.cart_add_item(merchant=merchant, cart=cart, product=product)
+    client.get("/api/v1/orders")  # warm auth caches
+    with assert_max_queries(12) as three_orders:
+        assert len(client.get("/api/v1/orders").json()["results"]) == 3
+    for _ in range(7):
+        commerce_services.order_create(merchant=merchant, lines=[{"product": product.pk}], customer=CUSTOMER)
+        cart = commerce_services.cart_open(merchant=merchant)
+        commerce_services.cart_add_item(merchant=merchant, cart=cart, product=product)
+    with assert_max_queries(len(three_orders.captured_queries)):
+        assert len(client.get("/api/v1/orders").json()["results"]) == 10
+    with assert_max_queries(12) as three:
+        client.get("/api/v1/carts?limit=3")
+    with assert_max_queries(len(three.captured_queries)):
+        assert len(client.get("/api/v1/carts").json()["results"]) == 10
