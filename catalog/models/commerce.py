@@ -110,7 +110,11 @@ class Order(TenantModel):
             ),
             models.UniqueConstraint(fields=["merchant", "source", "external_id"], name="uniq_order_merchant_external"),
         ]
-        indexes = [models.Index(fields=["merchant", "status", "created_at"], name="order_merchant_status_idx")]
+        indexes = [
+            models.Index(fields=["merchant", "status", "created_at"], name="order_merchant_status_idx"),
+            # a customer's orders ("where is my order?", the inbox side panel)
+            models.Index(fields=["merchant", "contact_id", "created_at"], name="order_merchant_contact_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.number
