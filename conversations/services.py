@@ -91,7 +91,17 @@ def _conversation_get_or_create(*, merchant: Any, channel: Any, external_id: str
         return conversation
     try:
         with atomic():
-            return Conversation.objects.create(merchant=merchant, channel=channel, external_id=external_id)
+            conversation = Conversation.objects.create(merchant=merchant, channel=channel, external_id=external_id)
+            emit(
+                merchant=merchant,
+                event_type="conversation.created",
+                payload={
+                    "conversation_id": str(conversation.id),
+                    "channel_id": str(channel.pk),
+                    "channel": getattr(channel, "kind", ""),
+                },
+            )
+            return conversation
     except IntegrityError:
         return Conversation.objects.get(channel=channel, external_id=external_id)
 
@@ -176,6 +186,18 @@ def record_inbound(
                 updates["language"] = language
             Conversation.objects.filter(id=conversation.id).update(**updates)
             conversation.refresh_from_db()
+            emit(
+                merchant=merchant,
+                event_type="message.received",
+                payload={
+                    "message_id": str(message.id),
+                    "conversation_id": str(conversation.id),
+                    "channel_id": str(channel.pk),
+                    "channel": getattr(channel, "kind", ""),
+                    "text": body,
+                    "attachments": len(message.attachments),
+                },
+            )
             if body or attachments:
                 on_commit(lambda: _schedule_turn(conversation_id=conversation.id, message_id=message.id))
     except IntegrityError:
@@ -358,9 +380,20 @@ def _transition(*, conversation: Conversation, to: str, allowed_from: list[str],
 
 def conversation_handoff(*, conversation: Conversation, reason: str) -> bool:
     """Bot → waiting_human. Returns False if the bot did not own it any more (nothing changes)."""
-    changed = Conversation.objects.filter(id=conversation.id, status=Status.BOT).update(
-        status=Status.WAITING_HUMAN, handoff_reason=reason[:32], updated_at=timezone.now()
-    )
+    with atomic():
+        changed = Conversation.objects.filter(id=conversation.id, status=Status.BOT).update(
+            status=Status.WAITING_HUMAN, handoff_reason=reason[:32], updated_at=timezone.now()
+        )
+        if changed:
+            emit(
+                merchant=conversation.merchant_id,
+                event_type="handoff.requested",
+                payload={
+                    "conversation_id": str(conversation.id),
+                    "channel_id": str(conversation.channel_id),
+                    "reason": reason[:32],
+                },
+            )
     if changed:
         metrics.HANDOFFS.labels(channel=_channel_kind(conversation), reason=reason[:32]).inc()
         conversation.refresh_from_db()

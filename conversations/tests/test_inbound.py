@@ -134,3 +134,26 @@ def test_outbound_reply_emits_outbox_event_and_mark_sent(channel):
     )
     msg.refresh_from_db()
     assert msg.delivery_status == "read" and msg.delivered_at and msg.read_at
+
+
+def test_automation_events_are_emitted_once_per_fact(channel):
+    """conversation.created / message.received / handoff.requested reach the outbox (and so the
+    merchant's automation subscriptions) in the same transaction as the change, never twice."""
+    first = inbound(channel, text="عندكم عبايات؟", provider_message_id="e1")
+    inbound(channel, text="عندكم عبايات؟", provider_message_id="e1")  # provider re-delivery
+    inbound(channel, text="وبالأسود؟", provider_message_id="e2")
+    events = OutboxEvent.objects.filter(merchant=channel.merchant)
+    created = events.filter(event_type="conversation.created")
+    received = events.filter(event_type="message.received").order_by("created_at")
+    assert created.count() == 1
+    assert created.get().payload["conversation_id"] == str(first.conversation.id)
+    assert [e.payload["text"] for e in received] == ["عندكم عبايات؟", "وبالأسود؟"]
+    assert services.conversation_handoff(conversation=first.conversation, reason="human_request")
+    assert not services.conversation_handoff(conversation=first.conversation, reason="human_request")
+    handoffs = events.filter(event_type="handoff.requested")
+    assert handoffs.count() == 1
+    assert handoffs.get().payload == {
+        "conversation_id": str(first.conversation.id),
+        "channel_id": str(channel.pk),
+        "reason": "human_request",
+    }
