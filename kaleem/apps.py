@@ -7,10 +7,7 @@ class KaleemConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from kaleem import (
-            checks,  # noqa: F401  - registers system checks
-            schema,  # noqa: F401  - OpenAPI auth scheme extensions
-        )
+        from kaleem import schema  # OpenAPI auth scheme extensions register on import
         from kaleem.admin import scope_tenant_admins
         from kaleem.observability import on_ready
 

@@ -1,1 +1,0 @@
-"""System checks that keep the portable-ORM rule honest at start-up."""
