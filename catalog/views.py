@@ -1,4 +1,5 @@
-"""Dashboard pages: product list with search, file import with live progress (htmx polling)."""
+"""Dashboard pages: product list with search, product create/edit/archive, file import with live
+progress (htmx polling)."""
 
 from typing import Any
 
@@ -7,13 +8,23 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from catalog import imports, selectors
-from catalog.choices import ImportState
-from catalog.errors import CatalogError
+from catalog import imports, selectors, services
+from catalog.choices import ImportState, ProductStatus
+from catalog.errors import CatalogError, DuplicateSkuError
 from catalog.filtersets import ProductFilterSet
+from catalog.forms import STATUS_LABELS, ProductForm
 from catalog.models import ImportJob
+from kaleem.tenancy.roles import Role
 from merchants.views import DashboardPage
+
+# Service messages are English (API); the form shows these instead, in the user's language.
+PRODUCT_FIELD_ERRORS = {
+    "sku": gettext_lazy("Another product of this store already uses this SKU."),
+    "sale_price": gettext_lazy("The sale price cannot be higher than the price."),
+    "title_ar": gettext_lazy("Give the product a title in Arabic or English."),
+}
 
 
 class ProductListPage(DashboardPage):
@@ -45,7 +56,75 @@ class ProductListPage(DashboardPage):
             context["products"] = list(page.object_list)
             context["filterset"] = filterset
         context["categories"] = selectors.category_list(merchant=self.merchant)
+        context["status_labels"] = STATUS_LABELS
+        context["can_edit"] = self.can(Role.ADMIN)
         return context
+
+
+class ProductEditPage(DashboardPage):
+    """Create (no `product_id`) or edit a product; archive. Same roles as the catalog API writes
+    (admin); saving goes through catalog.services, whose outbox event re-indexes the product."""
+
+    template_name = "catalog/product_edit.html"
+    nav_section = "catalog"
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+
+    def _product(self) -> Any:
+        product_id = self.kwargs.get("product_id")
+        return selectors.product_get(merchant=self.merchant, product_id=product_id) if product_id else None
+
+    def _form(self, product: Any, data: Any = None) -> ProductForm:
+        categories = list(selectors.category_list(merchant=self.merchant))
+        initial = ProductForm.initial_for(product) if product else {}
+        return ProductForm(data, initial=initial, categories=categories)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        product = self._product()
+        return self.render_to_response(self.get_context_data(product=product, form=self._form(product)))
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        product = self._product()
+        if request.POST.get("action") == "archive" and product is not None:
+            services.product_archive(merchant=self.merchant, product=product)
+            messages.success(request, _("Product archived; it no longer appears in search."))
+            return redirect("catalog-dashboard-product", product_id=product.pk)
+        form = self._form(product, request.POST)
+        if form.is_valid():
+            try:
+                if product is None:
+                    product = services.product_create(
+                        merchant=self.merchant, data={**form.service_data(), "currency": self.merchant.currency}
+                    )
+                else:
+                    product = services.product_update(merchant=self.merchant, product=product, data=form.service_data())
+            except CatalogError as exc:
+                _form_errors_from(form, exc)
+            else:
+                messages.success(request, _("Product saved; search will show the change in a moment."))
+                return redirect("catalog-dashboard-product", product_id=product.pk)
+        if product is not None:
+            product.refresh_from_db()  # the service may have applied part of the input to the instance
+        return self.render_to_response(self.get_context_data(product=product, form=form), status=400)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        product = context.get("product")
+        context["archived"] = bool(product and product.status == ProductStatus.ARCHIVED)
+        return context
+
+
+def _form_errors_from(form: ProductForm, exc: CatalogError) -> None:
+    if isinstance(exc, DuplicateSkuError):
+        form.add_error("sku", PRODUCT_FIELD_ERRORS["sku"])
+        return
+    placed = False
+    for field in exc.fields or {}:
+        if field in form.fields:
+            form.add_error(field, PRODUCT_FIELD_ERRORS.get(field, _("Enter a valid value.")))
+            placed = True
+    if not placed:
+        form.add_error(None, _("The product could not be saved. Check the values and try again."))
 
 
 class ImportPage(DashboardPage):

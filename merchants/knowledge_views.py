@@ -8,7 +8,6 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -277,37 +276,20 @@ class AnswerGapsView(DashboardPage):
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        from conversations.dashboard_selectors import pending_gaps
         from conversations.models import AnswerGap
 
         gap_id = _uuid_or_404(request.POST.get("gap"))
-        sample = AnswerGap.objects.for_merchant(self.merchant).filter(id=gap_id).first()
-        if sample is None:
+        if not AnswerGap.objects.for_merchant(self.merchant).filter(id=gap_id).exists():
             raise Http404
-        form = FaqForm(request.POST, prefix=f"g{sample.pk}")
+        form = FaqForm(request.POST, prefix=f"g{gap_id}")
         if not form.is_valid():
             context = self.get_context_data()
             for g in context["groups"]:
-                if g["sample"].pk == sample.pk:
+                if str(g["sample"].pk) == gap_id:
                     g["form"] = form
             return self.render_to_response(context, status=400)
-        knowledge_services.faq_create(merchant=self.merchant, actor=request.user, **form.cleaned_data)
-        group = pending_gaps(merchant=self.merchant, normalized=sample.normalized) if sample.normalized else None
-        _gaps_resolve(merchant=self.merchant, gap_ids=[sample.pk], group=group)
+        knowledge_services.faq_create_from_gap(
+            merchant=self.merchant, actor=request.user, gap_id=gap_id, **form.cleaned_data
+        )
         messages.success(request, _("FAQ created; the assistant will use it from now on."))
         return redirect("dashboard-knowledge-gaps")
-
-
-def _gaps_resolve(*, merchant: Any, gap_ids: list[Any], group: Any) -> int:
-    """Marks the answered gaps resolved. Uses the assistant area's service when it has one;
-    until then a conditional update on the merchant's own rows (idempotent: resolved rows stay)."""
-    try:
-        from conversations.services import answer_gaps_resolve  # type: ignore[attr-defined]
-    except ImportError:
-        answer_gaps_resolve = None
-    if answer_gaps_resolve is not None:
-        return answer_gaps_resolve(merchant=merchant, gap_ids=gap_ids)
-    from conversations.models import AnswerGap
-
-    rows = group if group is not None else AnswerGap.objects.for_merchant(merchant).filter(id__in=gap_ids)
-    return rows.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())

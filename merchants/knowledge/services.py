@@ -189,3 +189,25 @@ def chunks_for_source(*, merchant: Any, source_kind: str, source_id: Any) -> lis
         .filter(source_kind=source_kind, source_id=source_id)
         .order_by("ordinal")
     )
+
+
+def faq_create_from_gap(
+    *, merchant: Any, actor: Any = None, gap_id: Any, question: str, answer: str, language: str = "ar"
+) -> tuple[Faq, int]:
+    """Answer an unanswered question once: creates the FAQ and marks every pending gap of the same
+    group (same normalised question) resolved, in one transaction. Returns (faq, gaps resolved).
+    Another store's gap is not found; resolving is a conditional update, so a double submit only
+    creates a second FAQ if the first one failed."""
+    from django.utils import timezone
+
+    from conversations.models import AnswerGap
+
+    sample = AnswerGap.objects.for_merchant(merchant).filter(id=gap_id).first()
+    if sample is None:
+        raise NotFoundError("Unanswered question not found.")
+    group = AnswerGap.objects.for_merchant(merchant).filter(resolved_at__isnull=True)
+    group = group.filter(normalized=sample.normalized) if sample.normalized else group.filter(id=sample.id)
+    with atomic():
+        faq = faq_create(merchant=merchant, actor=actor, question=question, answer=answer, language=language)
+        resolved = group.update(resolved_at=timezone.now())
+    return faq, resolved
