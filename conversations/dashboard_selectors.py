@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
-from django.utils import timezone
 
+from conversations import analytics
 from conversations.models import AnswerGap, Contact, Conversation, Lead, Message
 
 INBOX_PAGE_SIZE = 50
@@ -151,123 +151,70 @@ class Analytics:
     attributed_revenue: Any = None
 
 
-def _commerce_figures(*, merchant: Any, start: datetime, end: datetime) -> dict[str, Any]:
-    """Orders placed in the period that came from a conversation (not cancelled): the assistant's
-    contribution. Empty when the commerce part of the catalog is not installed."""
-    try:
-        from catalog.commerce_selectors import order_list
-    except ImportError:
-        return {}
-    from django.db.models import Sum
-
-    row = (
-        order_list(merchant=merchant, filters={"created_after": start, "created_before": end})
-        .filter(conversation_id__isnull=False)
-        .exclude(status__in=["cancelled"])
-        .aggregate(orders=Count("id"), conversations=Count("conversation_id", distinct=True), revenue=Sum("total"))
-    )
-    return {"orders": row["orders"] or 0, "conversations": row["conversations"] or 0, "revenue": row["revenue"] or 0}
-
-
-HANDOFF_REASONS = [AnswerGap.Reason.HUMAN_REQUEST, AnswerGap.Reason.HANDOFF]
-
-
 def analytics_summary(*, merchant: Any, start: datetime, end: datetime) -> Analytics:
-    """Figures for the period [start, end), in four queries whatever the volume (one scans the
-    period's customer messages once).
+    """Figures for the period [start, end): stored daily roll-up rows for the closed days
+    (`conversations.analytics`, one query), the source tables for the rest (today, or a day not
+    rolled up yet) — the same definitions either way:
 
     - conversations: started in the period (per channel and per day in the store's time zone);
     - first response: per conversation started in the period, its first assistant/agent reply
-      minus its start (the customer's first message), p50/p95 by nearest rank;
+      minus its start (the customer's first message), p50/p95 by nearest rank over 0.1 s buckets;
     - coverage: share of customer messages the assistant handled without leaving an answer gap
       (a message with several gaps counts once — the same rule as conversations.selectors);
-    - hand-off rate: share of started conversations with a hand-off (asked for a human or
-      repeated failure) recorded in the period."""
-    tz = timezone.get_current_timezone()
-    per_channel: dict[str, int] = {}
+    - hand-off rate: conversations with a hand-off (asked for a human or repeated failure)
+      recorded in the period ÷ conversations started;
+    - conversion / revenue: non-cancelled orders placed in the period from a conversation."""
+    tz = analytics.merchant_tz(merchant)
+    first = analytics.local_day(start, tz)
+    last = analytics.local_day(end - timedelta(microseconds=1), tz)
+    stored = analytics.trusted_rows(merchant=merchant, first=first, last=last, tz=tz)
+    total = analytics.DayFacts()
     per_day: dict[date, int] = {}
-    conversation_count = 0
-    started = Conversation.objects.for_merchant(merchant).filter(created_at__gte=start, created_at__lt=end)
-    # A conversation is opened by its customer's first message (record_inbound creates both in one
-    # transaction), so the first response is the first assistant/agent reply minus the start: one
-    # index seek per conversation on (conversation, created_at), no scan of every message.
-    first_reply = (
-        Message.objects.filter(
-            conversation=OuterRef("pk"),
-            kind=Message.Kind.MESSAGE,
-            direction=Message.Direction.OUTBOUND,
-            sender__in=[Message.Sender.ASSISTANT, Message.Sender.AGENT],
-        )
-        .order_by("created_at")
-        .values("created_at")[:1]
-    )
-    waits = []
-    rows = started.annotate(first_reply=Subquery(first_reply)).values_list("created_at", "channel__kind", "first_reply")
-    for created, kind, replied in rows:
-        conversation_count += 1
-        per_channel[kind] = per_channel.get(kind, 0) + 1
-        day = timezone.localtime(created, tz).date()
-        per_day[day] = per_day.get(day, 0) + 1
-        if replied is not None and replied >= created:
-            waits.append((replied - created).total_seconds())
+    missing: list[tuple[datetime, datetime]] = []  # ranges read from the source tables
+    for day in analytics.days_between(first, last):
+        day_from = analytics.day_start(day, tz)
+        day_to = analytics.day_start(day + timedelta(days=1), tz)
+        facts = stored.get(day) if start <= day_from and day_to <= end else None
+        if facts is None:
+            lo, hi = max(start, day_from), min(end, day_to)
+            if missing and missing[-1][1] == lo:
+                missing[-1] = (missing[-1][0], hi)
+            else:
+                missing.append((lo, hi))
+            continue
+        total.merge(facts)
+        per_day[day] = sum(facts.conversations.values())
+    for lo, hi in missing:
+        for day, facts in analytics.facts_by_day(merchant=merchant, start=lo, end=hi, tz=tz).items():
+            total.merge(facts)
+            per_day[day] = per_day.get(day, 0) + sum(facts.conversations.values())
 
-    msgs = Message.objects.for_merchant(merchant).filter(created_at__gte=start, created_at__lt=end)
-    customer = Q(direction=Message.Direction.INBOUND, sender=Message.Sender.CUSTOMER)
-    # one pass gives both the totals and the top intents: group customer messages by intent
-    by_intent = (
-        msgs.filter(customer)
-        .values("intent")
-        .annotate(n=Count("id"), handled=Count("id", filter=Q(assistant_claimed_at__isnull=False)))
-    )
-    inbound_count, handled, intent_counts = 0, 0, []
-    for row in by_intent:
-        inbound_count += row["n"]
-        handled += row["handled"]
-        if row["intent"]:
-            intent_counts.append((row["intent"], row["n"]))
-    intent_counts.sort(key=lambda item: (-item[1], item[0]))
-    gaps = AnswerGap.objects.for_merchant(merchant).filter(created_at__gte=start, created_at__lt=end)
-    gap_row = gaps.aggregate(
-        total=Count("id"),
-        # one customer message can leave several gaps (low confidence, then hand-off): count it once
-        messages=Count("message_id", distinct=True),
-        without_message=Count("id", filter=Q(message__isnull=True)),
-        handoffs=Count(
-            "conversation_id", distinct=True, filter=Q(reason__in=HANDOFF_REASONS, conversation__isnull=False)
-        ),
-    )
-    gap_count = gap_row["total"] or 0
-    unanswered = (gap_row["messages"] or 0) + (gap_row["without_message"] or 0)
-    handoffs = gap_row["handoffs"] or 0
-
-    days = []
-    cursor = timezone.localtime(start, tz).date()
-    last_day = timezone.localtime(end - timedelta(microseconds=1), tz).date()
-    while cursor <= last_day:
-        days.append((cursor, per_day.get(cursor, 0)))
-        cursor += timedelta(days=1)
-    commerce = _commerce_figures(merchant=merchant, start=start, end=end)
+    conversation_count = sum(total.conversations.values())
+    handoffs = len(total.handoff_conversations)
+    unanswered = len(total.gap_messages) + total.gaps_without_message
+    commerce = analytics.commerce_installed()
+    converted = len(total.order_conversations)
     return Analytics(
-        chat_orders=commerce.get("orders"),
-        converted_conversations=commerce.get("conversations"),
-        conversion_rate=(commerce["conversations"] / conversation_count if commerce and conversation_count else None),
-        attributed_revenue=commerce.get("revenue"),
         start=start,
         end=end,
         conversations=conversation_count,
-        inbound_messages=inbound_count,
-        first_response_p50=percentile(waits, 0.5),
-        first_response_p95=percentile(waits, 0.95),
-        coverage=(max(0.0, 1 - unanswered / handled) if handled else None),
+        inbound_messages=total.inbound,
+        first_response_p50=analytics.histogram_percentile(total.waits, 0.5),
+        first_response_p95=analytics.histogram_percentile(total.waits, 0.95),
+        coverage=(max(0.0, 1 - unanswered / total.handled) if total.handled else None),
         handoff_rate=(handoffs / conversation_count if conversation_count else None),
         handoffs=handoffs,
-        gaps=gap_count,
-        top_intents=intent_counts[:8],
+        gaps=total.gaps,
+        top_intents=sorted(total.intents.items(), key=lambda item: (-item[1], item[0]))[:8],
         per_channel=[
             {"kind": kind, "conversations": n}
-            for kind, n in sorted(per_channel.items(), key=lambda kv: (-kv[1], kv[0]))
+            for kind, n in sorted(total.conversations.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
-        per_day=days,
+        per_day=[(day, per_day.get(day, 0)) for day in analytics.days_between(first, last)],
+        chat_orders=total.orders if commerce else None,
+        converted_conversations=converted if commerce else None,
+        conversion_rate=(converted / conversation_count if commerce and conversation_count else None),
+        attributed_revenue=total.revenue if commerce else None,
     )
 
 

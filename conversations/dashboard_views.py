@@ -4,12 +4,11 @@ Reads go through `conversations.dashboard_selectors`, writes through `conversati
 every page is a `merchants.views.DashboardMixin` view (login, membership, role per method)."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -20,6 +19,8 @@ from django.utils.translation import gettext_lazy
 
 from conversations import dashboard_selectors as selectors
 from conversations import services
+from conversations.analytics import day_start
+from conversations.analytics import merchant_tz as analytics_tz
 from conversations.models import Conversation
 from kaleem.core.errors import ApplicationError
 from kaleem.tenancy.roles import Role
@@ -338,7 +339,6 @@ def _action_error(exc: ApplicationError) -> str:
 # --- analytics -------------------------------------------------------------------------------
 
 PERIODS = {"7": 7, "30": 30, "90": 90}
-ANALYTICS_CACHE_SECONDS = 120
 
 
 class AnalyticsView(DashboardPage):
@@ -349,14 +349,10 @@ class AnalyticsView(DashboardPage):
         context = super().get_context_data(**kwargs)
         period = self.request.GET.get("period", "30")
         days = PERIODS.get(period, 30)
-        start, end = period_bounds(days)
-        # figures for a period move slowly; a short cache spares the database repeated scans of
-        # the period's messages (cold: ~2 scans of N messages, see docs/performance.md)
-        key = f"dashboard:analytics:{self.merchant.pk}:{start.isoformat()}:{end.isoformat()}"
-        data = cache.get(key)
-        if data is None:
-            data = selectors.analytics_summary(merchant=self.merchant, start=start, end=end)
-            cache.set(key, data, ANALYTICS_CACHE_SECONDS)
+        start, end = period_bounds(days, tz=analytics_tz(self.merchant))
+        # closed days come from the daily roll-up (conversations.analytics), today from the source
+        # tables: no cache needed, and today's figures are current
+        data = selectors.analytics_summary(merchant=self.merchant, start=start, end=end)
         context.update(
             period=str(days),
             periods=[("7", _("Last 7 days")), ("30", _("Last 30 days")), ("90", _("Last 90 days"))],
@@ -394,7 +390,9 @@ def _bar_chart(per_day: list[tuple[Any, int]], width: int = 720, height: int = 1
     return {"width": width, "height": height, "bars": bars, "peak": peak, "baseline": height - 20}
 
 
-def period_bounds(days: int, now: datetime | None = None) -> tuple[datetime, datetime]:
-    now = timezone.localtime(now or timezone.now())
-    end = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    return end - timedelta(days=days), end
+def period_bounds(days: int, now: datetime | None = None, tz: tzinfo | None = None) -> tuple[datetime, datetime]:
+    """The last `days` local days including today, as [start of the first, start of tomorrow)
+    in `tz` (the store's time zone; the current one by default)."""
+    tz = tz or timezone.get_current_timezone()
+    today = timezone.localtime(now or timezone.now(), tz).date()
+    return day_start(today - timedelta(days=days - 1), tz), day_start(today + timedelta(days=1), tz)

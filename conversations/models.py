@@ -197,3 +197,31 @@ class LlmUsage(TenantModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["merchant", "month"], name="uniq_llm_usage_merchant_month")]
+
+
+class ContactNameToken(TenantModel):
+    """Blind index of a contact's encrypted name: one row per normalised name token and per token
+    prefix of 3+ characters, stored only as a keyed HMAC (`conversations.contact_index`). The
+    inbox looks names up by the digest of what the agent typed, never by decrypting."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="name_tokens")
+    digest = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["contact", "digest"], name="uniq_contact_name_token")]
+        indexes = [models.Index(fields=["merchant", "digest"], name="contact_token_merchant_idx")]
+
+
+class AnalyticsDay(TenantModel):
+    """One store's analytics facts for one local day (the store's time zone), rebuilt from the
+    messages, gaps and orders by `conversations.analytics` — derived data, never edited by hand.
+    `data` layout: see `conversations.analytics.DayFacts`."""
+
+    day = models.DateField()
+    tz = models.CharField(max_length=64)
+    version = models.PositiveSmallIntegerField(default=1)
+    data = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant", "day"], name="uniq_analytics_day")]

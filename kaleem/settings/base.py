@@ -150,12 +150,15 @@ CELERY_BEAT_SCHEDULE = {
     "catalog-index-sweep": {"task": "catalog.index_sweep", "schedule": 300.0},
     # integrations: automation webhook retries that became due; nightly platform catalog reconcile (24 h)
     "automation-webhooks-sweep": {"task": "integrations.automation_sweep", "schedule": 10.0},
+    # dashboard analytics: roll up closed days, rebuild days changed by late facts
+    "analytics-refresh": {"task": "conversations.analytics_refresh", "schedule": 600.0},
     "platform-reconcile-nightly": {
         "task": "integrations.platform_reconcile_all",
         "schedule": env.float("PLATFORM_RECONCILE_INTERVAL", default=86400.0),
     },
 }
-CELERY_INCLUDE = ["kaleem.worker_metrics"]  # ops tasks + the worker /metrics server signals
+# ops tasks + the worker /metrics server signals; the analytics roll-up task (not in a tasks.py)
+CELERY_INCLUDE = ["kaleem.worker_metrics", "conversations.analytics_tasks"]
 CELERY_QUEUE_NAMES = ["default", "webhooks", "outbox", "embeddings", "assistant"]
 
 # --- read-through cache (kaleem/caching.py): L1 per process, L2 Redis
