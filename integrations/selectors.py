@@ -19,6 +19,37 @@ def connection_list(*, merchant: Any) -> QuerySet[PlatformConnection]:
     return PlatformConnection.objects.for_merchant(merchant)
 
 
+def connection_overview(*, merchant: Any) -> list[PlatformConnection]:
+    """The store's connections (at most one per platform) with `latest_job` and `last_webhook_at`
+    attached: three queries whatever the number of jobs or events."""
+    from django.db.models import Max
+
+    from integrations.models import PlatformWebhookEvent
+
+    connections = list(connection_list(merchant=merchant).order_by("platform"))
+    ids = [c.pk for c in connections]
+    latest: dict[Any, SyncJob] = {}
+    if ids:
+        for job in SyncJob.objects.for_merchant(merchant).filter(connection_id__in=ids).order_by("-created_at")[:50]:
+            latest.setdefault(job.connection_id, job)
+        for missing in [i for i in ids if i not in latest]:  # a quiet connection behind a busy one (rare)
+            job = SyncJob.objects.for_merchant(merchant).filter(connection_id=missing).order_by("-created_at").first()
+            if job is not None:
+                latest[missing] = job
+        received = dict(
+            PlatformWebhookEvent.objects.for_merchant(merchant)
+            .filter(connection_id__in=ids)
+            .values_list("connection_id")
+            .annotate(at=Max("created_at"))
+        )
+    else:
+        received = {}
+    for connection in connections:
+        connection.latest_job = latest.get(connection.pk)
+        connection.last_webhook_at = received.get(connection.pk)
+    return connections
+
+
 def connection_get(*, merchant: Any, connection_id: Any) -> PlatformConnection:
     return _get(PlatformConnection, merchant, connection_id, "Connection")
 

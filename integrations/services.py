@@ -16,7 +16,7 @@ from integrations.commerce.sync import products_archive_external, products_upser
 from integrations.models import Platform, PlatformConnection, PlatformWebhookEvent, WebhookSubscription
 from kaleem.core.errors import ApplicationError, NotFoundError
 from kaleem.db import atomic, on_commit
-from kaleem.ssrf import assert_public_url
+from kaleem.ssrf import UnsafeURLError, assert_public_url
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +60,12 @@ def connection_upsert(
     unknown = set(credentials) - CREDENTIAL_KEYS[platform]
     if unknown:
         raise IntegrationError(f"Unknown credential keys: {', '.join(sorted(unknown))}.")
-    for url in filter(None, [base_url, checkout_url]):
-        assert_public_url(url)
+    for name, url in (("base_url", base_url), ("checkout_url", checkout_url)):
+        if url:
+            try:
+                assert_public_url(url)
+            except UnsafeURLError as exc:
+                raise UnsafeURLError(exc.message, fields={name: [exc.message]}) from exc
     connection = PlatformConnection.objects.for_merchant(merchant).filter(platform=platform).first()
     if connection is None:
         connection = PlatformConnection(merchant=merchant, platform=platform)
@@ -95,11 +99,8 @@ def connection_verify(*, connection: PlatformConnection) -> dict:
 
 def connection_connect(*, connection: PlatformConnection) -> dict:
     """Verify the credentials, then subscribe our webhook URL on the platform (idempotent on re-connect)."""
-    from django.conf import settings
-
     info = connection_verify(connection=connection)
-    base = str(getattr(settings, "KALEEM_PUBLIC_URL", "")).rstrip("/")
-    callback = f"{base}/webhooks/platforms/{connection.platform}/{connection.public_key}"
+    callback = connection_webhook_url(connection)
     try:
         topics = connector_for(connection).register_webhooks(callback)
     except Exception as exc:
@@ -112,6 +113,78 @@ def connection_disconnect(*, merchant: Any, connection: PlatformConnection) -> N
     if connection.merchant_id != merchant.pk:
         raise NotFoundError("Connection not found.")
     connection.delete()
+
+
+def connection_webhook_url(connection: PlatformConnection) -> str:
+    """The address to paste into the platform's webhook settings (its key is the secret path segment)."""
+    from django.conf import settings
+
+    base = str(getattr(settings, "KALEEM_PUBLIC_URL", "")).rstrip("/")
+    return f"{base}/webhooks/platforms/{connection.platform}/{connection.public_key}"
+
+
+def connection_setup(
+    *,
+    merchant: Any,
+    platform: str,
+    credentials: dict,
+    shop_domain: str = "",
+    external_store_id: str = "",
+    base_url: str = "",
+    checkout_url: str = "",
+    keep_credentials: bool = False,
+) -> tuple[PlatformConnection, str]:
+    """Dashboard "connect": store the (encrypted) credentials, check them against the platform, subscribe
+    our webhooks and start the initial import. Returns (connection, outcome) where outcome is
+    "connected" or "refused" (the connection is kept with status error and last_error for the page).
+    `keep_credentials`: blank credential fields keep the stored values (re-connect without retyping).
+    Zid's webhook basic-auth user/password are generated when not given: the merchant pastes them."""
+    from integrations.commerce.sync import sync_job_start
+    from integrations.models import SyncJob
+
+    existing = PlatformConnection.objects.for_merchant(merchant).filter(platform=platform).first()
+    merged = {k: v for k, v in credentials.items() if v not in (None, "")}
+    if keep_credentials and existing is not None and existing.credentials:
+        merged = {**json.loads(existing.credentials), **merged}
+    if platform == Platform.ZID:
+        merged.setdefault("webhook_username", f"kaleem-{secrets.token_hex(4)}")
+        merged.setdefault("webhook_password", secrets.token_urlsafe(24))
+    connection = connection_upsert(
+        merchant=merchant,
+        platform=platform,
+        credentials=merged,
+        shop_domain=shop_domain,
+        external_store_id=external_store_id,
+        base_url=base_url,
+        checkout_url=checkout_url,
+    )
+    try:
+        connection_connect(connection=connection)
+    except IntegrationError:
+        connection.refresh_from_db()
+        return connection, "refused"
+    if not SyncJob.objects.filter(connection=connection, kind=SyncJob.Kind.FULL).exists():
+        sync_job_start(connection=connection, kind=SyncJob.Kind.FULL)
+    connection.refresh_from_db()
+    return connection, "connected"
+
+
+def connection_sync_request(*, merchant: Any, connection: PlatformConnection, kind: str) -> Any:
+    """ "Sync now": one job at a time per connection; returns the new job, or None when one is already
+    pending or running (a double click does not double the work)."""
+    from integrations.commerce.sync import sync_job_start
+    from integrations.models import SyncJob
+
+    if connection.merchant_id != merchant.pk:
+        raise NotFoundError("Connection not found.")
+    if kind not in SyncJob.Kind.values:
+        raise IntegrationError("Unknown sync kind.", fields={"kind": ["Invalid choice."]})
+    if connection.status == PlatformConnection.Status.DISABLED:
+        raise IntegrationError("This connection is disabled.", code="conflict", status_code=409)
+    busy = SyncJob.objects.filter(
+        connection=connection, state__in=[SyncJob.State.PENDING, SyncJob.State.RUNNING]
+    ).exists()
+    return None if busy else sync_job_start(connection=connection, kind=kind)
 
 
 # --- inbound platform webhooks -------------------------------------------------------------------

@@ -3,7 +3,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from merchants import automation_views, channel_views, knowledge_views, onboarding_views, orders_views, views
+from merchants import (
+    automation_views,
+    channel_views,
+    knowledge_views,
+    onboarding_views,
+    orders_views,
+    platform_views,
+    views,
+)
 
 urlpatterns = [
     path(
@@ -58,6 +66,11 @@ urlpatterns = [
         "dashboard/settings/automations/",
         automation_views.AutomationsView.as_view(),
         name="dashboard-settings-automations",
+    ),
+    path(
+        "dashboard/settings/platforms/",
+        platform_views.PlatformSettingsView.as_view(),
+        name="dashboard-settings-platforms",
     ),
     path("dashboard/settings/tokens/", views.ApiTokensView.as_view(), name="dashboard-settings-tokens"),
     path("dashboard/settings/audit/", views.AuditLogView.as_view(), name="dashboard-settings-audit"),

@@ -394,6 +394,11 @@ AUDIT_LABELS = {
     "automation.paused": gettext_lazy("Automation subscription paused"),
     "automation.resumed": gettext_lazy("Automation subscription resumed"),
     "automation.deleted": gettext_lazy("Automation subscription deleted"),
+    "platform.connected": gettext_lazy("Store platform connected"),
+    "platform.disconnected": gettext_lazy("Store platform disconnected"),
+    "platform.sync_started": gettext_lazy("Store platform import started"),
+    "platform.reconcile_started": gettext_lazy("Store platform reconcile started"),
+    "ai.settings_updated": gettext_lazy("Assistant AI settings changed"),
 }
 
 
