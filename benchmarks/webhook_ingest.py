@@ -204,6 +204,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script reads best top to bottom
     parser.add_argument("--e2e-seconds", type=float, default=20.0)
     parser.add_argument("--celery-concurrency", type=int, default=2)
     parser.add_argument("--skip-e2e", action="store_true")
+    parser.add_argument("--skip-ingest", action="store_true", help="phase 2 only (end to end)")
     parser.add_argument("--wsgi", action="store_true", help="gunicorn WSGI workers instead of uvicorn/ASGI")
     parser.add_argument("--threads", type=int, default=1, help="WSGI: gthread threads per worker")
     args = parser.parse_args()
@@ -268,7 +269,7 @@ def main() -> None:  # noqa: PLR0915 - a linear script reads best top to bottom
     workers: list[subprocess.Popen] = []
     try:
         # ---------------------------------------------------------------- phase 1: ingest
-        count = 60_000
+        count = 0 if args.skip_ingest else 60_000
         bodies = tmp / "bodies.tsv"
         with bodies.open("w") as fh:
             for i in range(count):
@@ -293,26 +294,27 @@ def main() -> None:  # noqa: PLR0915 - a linear script reads best top to bottom
             data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
             return data
 
-        wrk(4, 1, 2, 0, 5_000)  # warm-up: connections, imports, caches
-        before = WebhookEvent.objects.count()
-        saturating = wrk(args.connections, 2, args.duration, 5_000, 45_000)
-        moderate = wrk(args.moderate_connections, 1, args.duration, 45_000, 60_000)
-        stored = WebhookEvent.objects.count() - before
-        results["ingest"] = {
-            "saturating": {"connections": args.connections, "req_per_s": round(saturating["rps"]),
-                           "p50_ms": saturating["p50"] / 1000, "p99_ms": saturating["p99"] / 1000,
-                           "non2xx": saturating["non2xx"], "errors": saturating["errors"],
-                           "web_cpu_ms_per_request": saturating["web_cpu_ms_per_request"],
-                           "pg_cpu_ms_per_request": saturating["pg_cpu_ms_per_request"]},
-            "moderate": {"connections": args.moderate_connections, "req_per_s": round(moderate["rps"]),
-                         "p50_ms": moderate["p50"] / 1000, "p99_ms": moderate["p99"] / 1000,
-                         "non2xx": moderate["non2xx"], "errors": moderate["errors"],
-                         "web_cpu_ms_per_request": moderate["web_cpu_ms_per_request"],
-                         "pg_cpu_ms_per_request": moderate["pg_cpu_ms_per_request"]},
-            "events_stored": stored,
-            "requests": saturating["requests"] + moderate["requests"],
-        }  # fmt: skip
-        print(json.dumps(results["ingest"], ensure_ascii=False), flush=True)
+        if not args.skip_ingest:
+            wrk(4, 1, 2, 0, 5_000)  # warm-up: connections, imports, caches
+            before = WebhookEvent.objects.count()
+            saturating = wrk(args.connections, 2, args.duration, 5_000, 45_000)
+            moderate = wrk(args.moderate_connections, 1, args.duration, 45_000, 60_000)
+            stored = WebhookEvent.objects.count() - before
+            results["ingest"] = {
+                "saturating": {"connections": args.connections, "req_per_s": round(saturating["rps"]),
+                               "p50_ms": saturating["p50"] / 1000, "p99_ms": saturating["p99"] / 1000,
+                               "non2xx": saturating["non2xx"], "errors": saturating["errors"],
+                               "web_cpu_ms_per_request": saturating["web_cpu_ms_per_request"],
+                               "pg_cpu_ms_per_request": saturating["pg_cpu_ms_per_request"]},
+                "moderate": {"connections": args.moderate_connections, "req_per_s": round(moderate["rps"]),
+                             "p50_ms": moderate["p50"] / 1000, "p99_ms": moderate["p99"] / 1000,
+                             "non2xx": moderate["non2xx"], "errors": moderate["errors"],
+                             "web_cpu_ms_per_request": moderate["web_cpu_ms_per_request"],
+                             "pg_cpu_ms_per_request": moderate["pg_cpu_ms_per_request"]},
+                "events_stored": stored,
+                "requests": saturating["requests"] + moderate["requests"],
+            }  # fmt: skip
+            print(json.dumps(results["ingest"], ensure_ascii=False), flush=True)
         # discard the queued processing of phase 1 (60k conversations is not what phase 2 measures)
         import redis
 

@@ -31,3 +31,11 @@ def delivery_claim_timeout() -> float:
 def max_delivery_attempts() -> int:
     """Outbox-level attempts (each with inline HTTP retries) before a send becomes a dead letter."""
     return int(setting("OUTBOUND_MAX_ATTEMPTS", 3))
+
+
+def inline_assistant() -> bool:
+    """Answer in the webhook-processing task when the assistant's burst quiet period is 0
+    (ASSISTANT_QUIET_PERIOD_SECONDS); WEBHOOK_INLINE_ASSISTANT=0 turns it off."""
+    if not bool(int(setting("WEBHOOK_INLINE_ASSISTANT", 1))):
+        return False
+    return float(getattr(settings, "ASSISTANT_QUIET_PERIOD_SECONDS", 1.2)) <= 0

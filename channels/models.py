@@ -149,6 +149,9 @@ class OutboundDelivery(TenantModel):
         SENT = "sent", "Sent"
         REFUSED = "refused", "Refused"  # e.g. outside the 24-hour window
         DEAD = "dead", "Dead letter"
+        # a part's provider call was in flight when its worker died: the provider may or may not
+        # have accepted it, so it is not re-sent automatically (an operator replays or discards)
+        UNKNOWN = "unknown", "Unknown delivery"
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
     message_id = models.UUIDField()
@@ -160,11 +163,17 @@ class OutboundDelivery(TenantModel):
     # by the provider are not sent again when the rest is retried or replayed
     parts_sent = models.PositiveIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # the current holder of the SENDING claim: every write of a send is conditional on it
+    claim_token = models.UUIDField(null=True, blank=True)
+    # set (conditionally on the claim) just before part `parts_sent`'s provider call, cleared with
+    # the write that records it accepted: found set by a later claim = that call's outcome is unknown
+    part_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["channel", "message_id"], name="uniq_outbound_channel_message")]
+        indexes = [models.Index(fields=["state", "claimed_at"], name="outbound_state_claimed_idx")]
 
     def __str__(self) -> str:
         return f"{self.message_id} → {self.channel_id} ({self.state})"

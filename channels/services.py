@@ -33,7 +33,7 @@ from kaleem import metrics
 from kaleem.core.errors import ApplicationError, NotFoundError
 from kaleem.db import atomic, on_commit
 from kaleem.http import CircuitBreaker, CircuitOpenError, ProviderError
-from kaleem.ratelimit import try_acquire
+from kaleem.ratelimit import try_acquire_many
 
 logger = logging.getLogger(__name__)
 
@@ -360,6 +360,10 @@ def sender_events_process(*, channel_id: Any, sender_id: str) -> int:
         if channel is None:
             return 0
         processed = 0
+        # quiet period 0: the assistant answers in this task, right after the sender's events are
+        # recorded (no assistant hop); otherwise record_inbound schedules it after the quiet period
+        inline = conf.inline_assistant()
+        answer: dict[Any, Any] = {}  # conversation id -> its latest recorded inbound message id
         while True:
             stale = timezone.now() - timedelta(seconds=conf.processing_timeout())
             batch = list(
@@ -370,12 +374,17 @@ def sender_events_process(*, channel_id: Any, sender_id: str) -> int:
                 .order_by("provider_timestamp", "received_at", "created_at")[:50]
             )
             if not batch:
+                for conversation_id, message_id in answer.items():
+                    assistant_turn_and_deliver(conversation_id=conversation_id, message_id=message_id, channel=channel)
                 return processed
             for event in batch:
                 claim = _event_claim(event, stale)
                 if claim is None:
                     continue
-                _event_process(channel, event, claim)  # raises EventRetry to stop this sender in order
+                # raises EventRetry to stop this sender in order
+                result = _event_process(channel, event, claim, schedule_turn=not inline)
+                if result is not None and result.created and (result.message.text or result.message.attachments):
+                    answer[result.conversation.id] = result.message.id
                 processed += 1
     finally:
         if cache.get(lock_key) == token:
@@ -403,7 +412,8 @@ def _event_finish(event: WebhookEvent, token: uuid.UUID, state: str, error: str 
     )
 
 
-def _event_process(channel: Channel, event: WebhookEvent, token: uuid.UUID) -> None:
+def _event_process(channel: Channel, event: WebhookEvent, token: uuid.UUID, *, schedule_turn: bool = True) -> Any:
+    """Apply one claimed event; returns the InboundResult of a customer message, else None."""
     provider = provider_for(channel.kind)
     try:
         parsed = provider.parse(event.payload, event.event_type)
@@ -414,8 +424,9 @@ def _event_process(channel: Channel, event: WebhookEvent, token: uuid.UUID) -> N
             _status_apply(channel, parsed)
             _event_finish(event, token, WebhookEvent.State.DONE)
             return
-        _inbound_apply(channel, event, parsed)
+        result = _inbound_apply(channel, event, parsed, schedule_turn=schedule_turn)
         _event_finish(event, token, WebhookEvent.State.DONE)
+        return result
     except (ProviderError, OSError) as exc:
         attempts = event.attempts + 1
         if attempts >= MAX_EVENT_ATTEMPTS:
@@ -428,6 +439,7 @@ def _event_process(channel: Channel, event: WebhookEvent, token: uuid.UUID) -> N
     except Exception as exc:  # a bug or bad payload: park the event, keep the sender's queue moving
         logger.exception("webhook event %s failed", event.id)
         _event_finish(event, token, WebhookEvent.State.FAILED, f"{type(exc).__name__}: {exc}")
+    return None
 
 
 def _ms_to_dt(ms: int) -> datetime | None:
@@ -449,13 +461,13 @@ def _status_apply(channel: Channel, update: StatusUpdate) -> None:
     )
 
 
-def _inbound_apply(channel: Channel, event: WebhookEvent, inbound: Inbound) -> None:
+def _inbound_apply(channel: Channel, event: WebhookEvent, inbound: Inbound, *, schedule_turn: bool = True) -> Any:
     from conversations.services import record_inbound
 
     attachments = list(inbound.attachments)
     for media in inbound.media:
         attachments.append(_media_store(channel, media))
-    record_inbound(
+    result = record_inbound(
         merchant=channel.merchant,
         channel=channel,
         external_id=inbound.external_id,
@@ -467,11 +479,26 @@ def _inbound_apply(channel: Channel, event: WebhookEvent, inbound: Inbound) -> N
         language_hint=inbound.language_hint,
         sent_at=_ms_to_dt(inbound.sent_at_ms),
         received_at=event.received_at,
+        schedule_turn=schedule_turn,
     )
     try:
         provider_for(channel.kind).after_inbound(channel, inbound)
     except ProviderError:
         logger.info("post-inbound provider call failed for %s", event.id, exc_info=True)
+    return result
+
+
+def assistant_turn_and_deliver(*, conversation_id: Any, message_id: Any, channel: Channel | None = None) -> str:
+    """The assistant's turn for a conversation, then its replies sent from this worker at once
+    (the outbox stays their durable fallback). Used by the inline path above and by the
+    `conversations.assistant_turn` task."""
+    from conversations.assistant.turns import conversation_turn_process
+
+    started = timezone.now()
+    outcome = conversation_turn_process(conversation_id=conversation_id, message_id=message_id)
+    if outcome in ("answered", "human_owned"):  # human_owned may still have written a hand-off notice
+        replies_deliver_now(conversation_id=conversation_id, since=started, channel=channel)
+    return outcome
 
 
 def _media_store(channel: Channel, media: dict[str, Any]) -> dict[str, Any]:
@@ -524,7 +551,7 @@ def webhook_events_sweep(*, pending_after: float | None = None) -> int:
         from channels.enqueue import _publish
 
         _publish([str(i) for i in ids])
-    return len(ids)
+    return len(ids) + deliveries_sweep()
 
 
 # ============================================================== outbound
@@ -536,15 +563,37 @@ class DeliveryRetry(Exception):
         self.countdown = countdown
 
 
+_FINAL_DELIVERY = (
+    OutboundDelivery.State.SENT,
+    OutboundDelivery.State.REFUSED,
+    OutboundDelivery.State.DEAD,
+    OutboundDelivery.State.UNKNOWN,
+)
+# Messenger/Instagram: a human agent may answer up to 7 days after the customer's last message
+# with messaging_type=MESSAGE_TAG, tag=HUMAN_AGENT (protocols.md B5); bots only within 24 h.
+HUMAN_AGENT_WINDOW_HOURS = 24 * 7
+
+
 def outbox_message_outbound(event: Any) -> None:
-    """Outbox handler for `message.outbound`: hand the send to the webhooks queue so one slow
-    provider never blocks the outbox relay for other stores."""
+    """Outbox handler for `message.outbound` — the durable fallback of the direct send.
+
+    The worker that wrote a reply sends it right after commit (`replies_deliver_now`); when that
+    worker already holds or finished the delivery there is nothing to do here. Otherwise (a reply
+    written by the API, or the direct send never started) hand the send to the outbox queue so one
+    slow provider never blocks the relay for other stores."""
     from channels.tasks import deliver_message
 
     payload = event.payload or {}
     message_id, channel_id = str(payload.get("message_id")), str(payload.get("channel_id") or "")
     if Channel.objects.filter(id=channel_id, kind=ChannelKind.WEBCHAT).exists():
         message_deliver(message_id=message_id)  # a local publish: no provider call to isolate
+        return
+    taken = (
+        OutboundDelivery.objects.filter(channel_id=channel_id, message_id=message_id)
+        .exclude(state=OutboundDelivery.State.PENDING)
+        .exists()
+    )
+    if taken:  # sent, refused, dead — or being sent (a claim that goes stale is swept)
         return
     deliver_message.delay(message_id, channel_id)
 
@@ -557,89 +606,170 @@ def _publish_webchat(message: Any) -> None:
     publish_message(message)
 
 
-def message_deliver(*, message_id: Any) -> str:
+def replies_deliver_now(*, conversation_id: Any, since: datetime, channel: Channel | None = None) -> int:
+    """Send the replies written to a conversation since `since` from this worker, right after their
+    commit — no outbox relay and no extra task on the way to the customer. The `message.outbound`
+    outbox event stays the durable fallback: if this process dies first, the relay queues the send.
+    Returns the number of messages sent."""
+    from conversations.models import Message
+
+    replies = list(
+        Message.objects.select_related("conversation")
+        .filter(
+            conversation_id=conversation_id,
+            direction=Message.Direction.OUTBOUND,
+            kind=Message.Kind.MESSAGE,
+            delivery_status=Message.Delivery.PENDING,
+            created_at__gte=since,
+        )
+        .order_by("created_at")
+    )
+    sent = 0
+    for index, message in enumerate(replies):
+        if channel is not None and message.channel_id == channel.id:
+            message.channel = channel  # already loaded and decrypted by the caller
+        if message.channel.kind == ChannelKind.WEBCHAT:
+            continue  # the outbox handler publishes to the widget's stream (once)
+        try:
+            sent += message_deliver(message=message) == OutboundDelivery.State.SENT
+        except DeliveryRetry as exc:
+            # rate limited / provider busy: this and the later replies go through the task, in order
+            for offset, later in enumerate(replies[index:]):
+                _enqueue_delivery(str(later.id), str(later.channel_id), countdown=exc.countdown + 0.05 * offset)
+            break
+        except Exception:  # the outbox fallback delivers it; never lose the reply to a bug here
+            logger.exception("direct send of %s failed; the outbox relay will retry it", message.id)
+    return sent
+
+
+def message_deliver(*, message_id: Any = None, message: Any = None) -> str:
     """Send one outbound Message through its channel exactly once; returns the delivery state.
+
+    Every provider call of a part is bracketed by conditional writes under the delivery's claim:
+    `part_started_at` before the call, `parts_sent` + 1 (and the provider id) right after it. A
+    later claim that finds `part_started_at` set knows that call's outcome is unknown (its worker
+    died mid-call) and does not repeat it: the delivery ends `unknown` with a dead letter an operator
+    replays or discards (docs/channels.md, "Exactly once").
 
     Raises DeliveryRetry when a later attempt may succeed (rate limit, provider down, circuit open)."""
     from conversations.models import Message
 
-    message = Message.objects.select_related("conversation", "channel").filter(id=message_id).first()
+    if message is None:
+        message = Message.objects.select_related("conversation", "channel").filter(id=message_id).first()
     if message is None or message.direction != Message.Direction.OUTBOUND or message.kind != Message.Kind.MESSAGE:
         return "skipped"
     channel = message.channel
     if channel.kind == ChannelKind.WEBCHAT:
         _publish_webchat(message)
         return "published"
-    delivery = _delivery_get_or_create(message=message)
-    if delivery.state in (OutboundDelivery.State.SENT, OutboundDelivery.State.REFUSED, OutboundDelivery.State.DEAD):
-        return delivery.state
-    stale = timezone.now() - timedelta(seconds=conf.delivery_claim_timeout())
-    claimed = (
-        OutboundDelivery.objects.filter(id=delivery.id)
-        .filter(Q(state=OutboundDelivery.State.PENDING) | Q(state=OutboundDelivery.State.SENDING, claimed_at__lt=stale))
-        .update(state=OutboundDelivery.State.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1)
-    )
-    if not claimed:
-        return "busy"
-    delivery.refresh_from_db()
+    delivery = _delivery_claim(message)
+    if isinstance(delivery, str):
+        return delivery
+    if delivery.part_started_at is not None:
+        return _delivery_unknown(delivery, message, channel)
     provider = provider_for(channel.kind)
     if channel.status == Channel.Status.DISABLED:
         return _delivery_refuse(delivery, message, "channel_disabled", "The channel is disabled.")
+    tag = ""
     if provider.window_hours and not _inside_window(message.conversation, provider.window_hours):
-        return _delivery_refuse(
-            delivery,
-            message,
-            "outside_customer_service_window",
-            "Outside the 24-hour customer-service window: send an approved template instead.",
-        )
+        human = message.sender == Message.Sender.AGENT
+        if human and provider.human_agent_tag and _inside_window(message.conversation, HUMAN_AGENT_WINDOW_HOURS):
+            tag = "HUMAN_AGENT"
+        elif human and provider.human_agent_tag:
+            return _delivery_refuse(
+                delivery,
+                message,
+                "outside_human_agent_window",
+                "More than 7 days since the customer's last message: the provider accepts no reply until "
+                "the customer writes again.",
+            )
+        else:
+            return _delivery_refuse(
+                delivery,
+                message,
+                "outside_customer_service_window",
+                "Outside the 24-hour customer-service window: send an approved template instead.",
+            )
     recipient = message.conversation.external_id
     parts = provider.render(channel=channel, recipient=recipient, text=message.text, elements=message.elements or [])
     if not parts:
         return _delivery_refuse(delivery, message, "empty", "Nothing to send.")
+    if tag:
+        for part in parts:
+            part.body.update({"messaging_type": "MESSAGE_TAG", "tag": tag})
     first_id = delivery.provider_message_id
+    finished_at: datetime | None = None
+    breaker = CircuitBreaker(f"ch:{channel.id}", provider=channel.kind)
+    mine = OutboundDelivery.objects.filter(id=delivery.id, claim_token=delivery.claim_token)
     for index, part in enumerate(parts):
         if index < delivery.parts_sent:
             continue
         try:
-            # an open circuit must not burn rate-limit tokens on a request it will refuse
-            CircuitBreaker(f"ch:{channel.id}", provider=channel.kind).check()
+            breaker.check()  # an open circuit must not burn rate-limit tokens on a request it will refuse
         except CircuitOpenError as exc:
             return _delivery_failed(delivery, message, exc, part.body)
         wait = _rate_limit(channel, provider, recipient)
         if wait > 0:
             _delivery_release(delivery, f"rate limited for {wait:.2f}s")
             raise DeliveryRetry("rate limited", countdown=wait)
+        if not mine.filter(parts_sent=index).update(part_started_at=timezone.now()):
+            return "busy"  # our claim was taken over (it went stale): the new holder decides
         try:
             provider_id = provider.send(channel, part)
         except ProviderError as exc:
+            # the provider answered (or never got the request): nothing was accepted
+            mine.update(part_started_at=None)
             return _delivery_failed(delivery, message, exc, part.body)
         first_id = first_id or provider_id
-        OutboundDelivery.objects.filter(id=delivery.id).update(parts_sent=index + 1, provider_message_id=first_id)
+        done: dict[str, Any] = {"parts_sent": index + 1, "part_started_at": None, "provider_message_id": first_id}
+        if index + 1 == len(parts):  # the last part: one write records it and closes the delivery
+            finished_at = timezone.now()
+            done.update(state=OutboundDelivery.State.SENT, sent_at=finished_at, last_error="", claim_token=None)
+        mine.update(**done)
         delivery.parts_sent = index + 1
-    now = timezone.now()
-    OutboundDelivery.objects.filter(id=delivery.id).update(
-        state=OutboundDelivery.State.SENT, sent_at=now, provider_message_id=first_id, last_error=""
-    )
+    if finished_at is None:  # every part was accepted by an earlier attempt
+        finished_at = timezone.now()
+        mine.update(state=OutboundDelivery.State.SENT, sent_at=finished_at, last_error="", claim_token=None)
     from conversations.services import message_mark_sent
 
-    message_mark_sent(message_id=message.id, provider_message_id=first_id or None, sent_at=now)
+    message_mark_sent(message_id=message.id, provider_message_id=first_id or None, sent_at=finished_at)
     return OutboundDelivery.State.SENT
 
 
-def _delivery_get_or_create(*, message: Any) -> OutboundDelivery:
-    delivery = OutboundDelivery.objects.filter(channel_id=message.channel_id, message_id=message.id).first()
-    if delivery is not None:
-        return delivery
+def _delivery_claim(message: Any) -> OutboundDelivery | str:
+    """The delivery row of `message`, claimed for this worker (state SENDING, a fresh claim token),
+    or the state that makes a send pointless (sent, refused, dead, unknown, or "busy")."""
+    now = timezone.now()
+    token = uuid.uuid4()
+    delivery = OutboundDelivery(
+        merchant_id=message.merchant_id,
+        channel_id=message.channel_id,
+        message_id=message.id,
+        conversation_id=message.conversation_id,
+        state=OutboundDelivery.State.SENDING,
+        claimed_at=now,
+        claim_token=token,
+        attempts=1,
+    )
     try:
         with atomic():
-            return OutboundDelivery.objects.create(
-                merchant_id=message.merchant_id,
-                channel_id=message.channel_id,
-                message_id=message.id,
-                conversation_id=message.conversation_id,
-            )
+            delivery.save(force_insert=True)  # the first attempt: created already claimed
+        return delivery
     except IntegrityError:
-        return OutboundDelivery.objects.get(channel_id=message.channel_id, message_id=message.id)
+        pass
+    delivery = OutboundDelivery.objects.get(channel_id=message.channel_id, message_id=message.id)
+    if delivery.state in _FINAL_DELIVERY:
+        return delivery.state
+    stale = now - timedelta(seconds=conf.delivery_claim_timeout())
+    claimed = (
+        OutboundDelivery.objects.filter(id=delivery.id)
+        .filter(Q(state=OutboundDelivery.State.PENDING) | Q(state=OutboundDelivery.State.SENDING, claimed_at__lt=stale))
+        .update(state=OutboundDelivery.State.SENDING, claimed_at=now, claim_token=token, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return "busy"
+    delivery.refresh_from_db()
+    return delivery
 
 
 def _inside_window(conversation: Any, hours: int) -> bool:
@@ -648,40 +778,66 @@ def _inside_window(conversation: Any, hours: int) -> bool:
 
 
 def _rate_limit(channel: Channel, provider: Any, recipient: str) -> float:
-    rate, burst = provider.channel_rate
-    wait = try_acquire(f"ch:{channel.id}", rate=rate, burst=burst)
-    if wait > 0:
-        if wait <= 2.0:
-            import time
+    """The channel's bucket and, where documented, the recipient's — one Redis round trip, all or
+    nothing; a short wait is slept through, a longer one is returned for a rescheduled attempt."""
+    import time
 
-            time.sleep(wait)
-            wait = try_acquire(f"ch:{channel.id}", rate=rate, burst=burst)
-        if wait > 0:
-            return wait
+    buckets = [(f"ch:{channel.id}", *provider.channel_rate)]
     if provider.recipient_rate:
-        rate, burst = provider.recipient_rate
-        wait = try_acquire(f"ch:{channel.id}:to:{recipient}", rate=rate, burst=burst)
-        if 0 < wait <= 2.0:
-            import time
-
-            time.sleep(wait)
-            wait = try_acquire(f"ch:{channel.id}:to:{recipient}", rate=rate, burst=burst)
-        return max(wait, 0.0)
-    return 0.0
+        buckets.append((f"ch:{channel.id}:to:{recipient}", *provider.recipient_rate))
+    wait = try_acquire_many(buckets)
+    if 0 < wait <= 2.0:
+        time.sleep(wait)
+        wait = try_acquire_many(buckets)
+    return max(wait, 0.0)
 
 
 def _delivery_release(delivery: OutboundDelivery, error: str) -> None:
-    OutboundDelivery.objects.filter(id=delivery.id, state=OutboundDelivery.State.SENDING).update(
-        state=OutboundDelivery.State.PENDING, last_error=error[:2000]
-    )
+    OutboundDelivery.objects.filter(
+        id=delivery.id, state=OutboundDelivery.State.SENDING, claim_token=delivery.claim_token
+    ).update(state=OutboundDelivery.State.PENDING, last_error=error[:2000], claim_token=None, part_started_at=None)
 
 
 def _delivery_refuse(delivery: OutboundDelivery, message: Any, code: str, detail: str) -> str:
     from conversations.services import message_mark_failed
 
-    OutboundDelivery.objects.filter(id=delivery.id).update(state=OutboundDelivery.State.REFUSED, last_error=code)
+    OutboundDelivery.objects.filter(id=delivery.id).update(
+        state=OutboundDelivery.State.REFUSED, last_error=code, claim_token=None
+    )
     message_mark_failed(message_id=message.id, error=f"{code}: {detail}")
     return OutboundDelivery.State.REFUSED
+
+
+def _delivery_unknown(delivery: OutboundDelivery, message: Any, channel: Channel) -> str:
+    """The previous holder of this delivery died while part `parts_sent` was at the provider. Meta and
+    Telegram offer no idempotency key, so a resend may message the customer twice: never automatic."""
+    from conversations.services import message_mark_failed
+
+    error = (
+        f"unknown_delivery: the worker stopped while part {delivery.parts_sent + 1} was being sent "
+        f"(started {delivery.part_started_at:%Y-%m-%d %H:%M:%S} UTC); the provider may or may not have "
+        "delivered it. Replay to send it again, or discard."
+    )
+    with atomic():
+        updated = OutboundDelivery.objects.filter(id=delivery.id, claim_token=delivery.claim_token).update(
+            state=OutboundDelivery.State.UNKNOWN, last_error=error[:2000], claim_token=None
+        )
+        if not updated:
+            return "busy"
+        DeadLetter.objects.create(
+            merchant_id=delivery.merchant_id,
+            channel_id=delivery.channel_id,
+            delivery=delivery,
+            message_id=delivery.message_id,
+            request={"part": delivery.parts_sent, "text": (message.text or "")[:500]},
+            error=error,
+            status_code=None,
+            attempts=delivery.attempts,
+        )
+    message_mark_failed(message_id=message.id, error="unknown_delivery: the provider may not have received it")
+    metrics.DEAD_LETTERS.labels(channel=channel.kind).inc()
+    logger.warning("delivery of %s ended unknown (part %s in flight)", delivery.message_id, delivery.parts_sent)
+    return OutboundDelivery.State.UNKNOWN
 
 
 def _delivery_failed(delivery: OutboundDelivery, message: Any, exc: ProviderError, body: dict[str, Any]) -> str:
@@ -698,7 +854,7 @@ def _dead_letter(delivery: OutboundDelivery, message: Any, exc: ProviderError, b
 
     with atomic():
         OutboundDelivery.objects.filter(id=delivery.id).update(
-            state=OutboundDelivery.State.DEAD, last_error=error[:2000]
+            state=OutboundDelivery.State.DEAD, last_error=error[:2000], claim_token=None, part_started_at=None
         )
         DeadLetter.objects.create(
             merchant_id=delivery.merchant_id,
@@ -721,6 +877,19 @@ def _redact(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in (body or {}).items() if k not in ("access_token",)}
 
 
+def deliveries_sweep() -> int:
+    """Beat: re-queue sends whose claim went stale (the direct sender or a task's worker died)."""
+    stale = timezone.now() - timedelta(seconds=conf.delivery_claim_timeout())
+    rows = list(
+        OutboundDelivery.objects.filter(state=OutboundDelivery.State.SENDING, claimed_at__lt=stale).values_list(
+            "message_id", "channel_id"
+        )[:500]
+    )
+    for message_id, channel_id in rows:
+        _enqueue_delivery(str(message_id), str(channel_id))
+    return len(rows)
+
+
 def dead_letter_replay(*, merchant: Any, dead_letter_id: Any) -> DeadLetter:
     """Put the send back in the queue with fresh attempts; parts already sent are not repeated."""
     dead = DeadLetter.objects.for_merchant(merchant).filter(id=dead_letter_id).first()
@@ -735,8 +904,9 @@ def dead_letter_replay(*, merchant: Any, dead_letter_id: Any) -> DeadLetter:
         if not updated:
             raise ApplicationError("This dead letter was already replayed.", code="conflict", status_code=409)
         if dead.delivery_id:
+            # an operator's replay of an `unknown` delivery is the explicit decision to send it again
             OutboundDelivery.objects.filter(id=dead.delivery_id).update(
-                state=OutboundDelivery.State.PENDING, attempts=0, last_error=""
+                state=OutboundDelivery.State.PENDING, attempts=0, last_error="", claim_token=None, part_started_at=None
             )
         message_id, channel_id = str(dead.message_id), str(dead.channel_id)
         on_commit(lambda: _enqueue_delivery(message_id, channel_id))
@@ -753,10 +923,13 @@ def dead_letter_discard(*, merchant: Any, dead_letter_id: Any) -> DeadLetter:
     return dead
 
 
-def _enqueue_delivery(message_id: str, channel_id: str) -> None:
+def _enqueue_delivery(message_id: str, channel_id: str, countdown: float = 0.0) -> None:
     from channels.tasks import deliver_message
 
-    deliver_message.delay(message_id, channel_id)
+    if countdown > 0:
+        deliver_message.apply_async(args=[message_id, channel_id], countdown=countdown)
+    else:
+        deliver_message.delay(message_id, channel_id)
 
 
 # ============================================================== WhatsApp templates

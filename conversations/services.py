@@ -20,6 +20,7 @@ from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
+from conversations.contact_index import contact_name_index_update
 from conversations.models import AnswerGap, Contact, ContactIdentity, Conversation, Message
 from kaleem import metrics
 from kaleem.core.errors import ApplicationError, ConflictError, NotFoundError
@@ -74,6 +75,7 @@ def _contact_resolve(*, merchant: Any, channel: Any, external_id: str, name: str
         if name and not contact.name:
             contact.name = name
             contact.save(update_fields=["name", "updated_at"])
+            contact_name_index_update(contact=contact)
         return contact
     contact = Contact.objects.create(merchant=merchant, name=name, language=language)
     try:
@@ -82,6 +84,8 @@ def _contact_resolve(*, merchant: Any, channel: Any, external_id: str, name: str
     except IntegrityError:  # a concurrent first message created it: use theirs
         contact.delete()
         return ContactIdentity.objects.get(channel=channel, external_id=external_id).contact
+    if name:  # the blind index that lets the inbox search the encrypted name
+        contact_name_index_update(contact=contact, created=True)
     return contact
 
 
@@ -119,8 +123,12 @@ def record_inbound(
     language_hint: str = "",
     sent_at: datetime | None = None,
     received_at: datetime | None = None,
+    schedule_turn: bool = True,
 ) -> InboundResult:
     """Store a customer message once and schedule the assistant (after the burst quiet period).
+
+    `schedule_turn=False`: the caller runs the assistant itself (channels' webhook processing does
+    when the quiet period is 0, saving a task hop).
 
     Duplicates by (channel, provider_message_id) return the stored message with `created=False`.
     Empty messages with no attachments are still stored (nothing is lost) but never answered."""
@@ -198,7 +206,7 @@ def record_inbound(
                     "attachments": len(message.attachments),
                 },
             )
-            if body or attachments:
+            if (body or attachments) and schedule_turn:
                 on_commit(lambda: _schedule_turn(conversation_id=conversation.id, message_id=message.id))
     except IntegrityError:
         # Lost a race with the same provider message id: the other writer stored it.

@@ -9,7 +9,9 @@ def assistant_turn(conversation_id: str, message_id: str) -> str:
 
     Scheduled with a countdown (the quiet period) for every inbound message; only the task whose
     message is still the conversation's latest inbound answers, so a burst gets one answer.
-    Safe to run twice: messages are claimed with a conditional update before answering."""
-    from conversations.assistant.turns import conversation_turn_process
+    Safe to run twice: messages are claimed with a conditional update before answering. The replies
+    are sent from this worker right after their commit; their `message.outbound` outbox events are
+    the durable fallback (channels.services.assistant_turn_and_deliver)."""
+    from channels.services import assistant_turn_and_deliver
 
-    return conversation_turn_process(conversation_id=conversation_id, message_id=message_id)
+    return assistant_turn_and_deliver(conversation_id=conversation_id, message_id=message_id)

@@ -143,6 +143,9 @@ class Provider:
     channel_rate: tuple[float, float] = (30.0, 30.0)
     recipient_rate: tuple[float, float] | None = None
     window_hours: int | None = None  # Meta's customer-service window
+    # Messenger/Instagram: an agent's reply 24 h – 7 days after the customer's last message goes
+    # out with messaging_type=MESSAGE_TAG, tag=HUMAN_AGENT
+    human_agent_tag: bool = False
 
 
 MEDIA_MAX_BYTES = 16 * 1024 * 1024

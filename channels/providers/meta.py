@@ -33,6 +33,7 @@ CARD_TEXT = 80
 class MetaMessaging(Provider):
     header_subset = ("Content-Type", "User-Agent", "X-Hub-Signature-256")
     window_hours = 24
+    human_agent_tag = True
 
     def __init__(self, kind: str, *, rate: float, text_limit: int, text_limit_bytes: bool) -> None:
         self.kind = kind
