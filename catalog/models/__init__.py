@@ -1,7 +1,7 @@
 """Catalog models. Products live in products.py; commerce (carts, orders) in commerce.py."""
 
 from catalog.models.commerce import Cart, CartItem, Order, OrderItem, OrderStatusHistory
-from catalog.models.products import Category, ImportJob, Product, Synonym
+from catalog.models.products import Category, ImportJob, Product, ProductImage, Synonym
 
 __all__ = [
     "Cart",
@@ -12,5 +12,6 @@ __all__ = [
     "OrderItem",
     "OrderStatusHistory",
     "Product",
+    "ProductImage",
     "Synonym",
 ]

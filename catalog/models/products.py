@@ -50,7 +50,9 @@ class Product(TenantModel):
     # (JSON `contains` lookups are not available on SQLite).
     tags_index = models.TextField(blank=True, default="", editable=False)
     images = models.JSONField(default=list, blank=True)  # list of URLs
-    image_file = models.FileField(upload_to="catalog/products/%Y/%m/", blank=True)  # default storage (fs / S3)
+    # The first uploaded image (a copy of its ProductImage.file name, kept by catalog.images): product cards and
+    # `image_url` need it without a query per product. Default storage: filesystem or S3.
+    image_file = models.FileField(upload_to="catalog/products/%Y/%m/", blank=True)
     source = models.CharField(max_length=16, choices=ProductSource.choices, default=ProductSource.MANUAL)
     external_id = models.CharField(max_length=200, null=True, blank=True)  # NULL for manual rows: unique ignores it
     # Search index bookkeeping: visible to the merchant, drives retries and the drift report.
@@ -86,11 +88,38 @@ class Product(TenantModel):
 
     @property
     def image_url(self) -> str:
+        """The card image: the first image URL the merchant gave, else the first uploaded file (absolute URL,
+        since channels such as Telegram and WhatsApp fetch it themselves)."""
         if self.images:
             return str(self.images[0])
         if self.image_file:
-            return self.image_file.url
+            return absolute_media_url(self.image_file.url)
         return ""
+
+
+def absolute_media_url(url: str) -> str:
+    """Storage URLs are absolute on S3 and site-relative (`/media/…`) on the filesystem: prefix the public URL."""
+    if url.startswith("/"):
+        return settings.KALEEM_PUBLIC_URL.rstrip("/") + url
+    return url
+
+
+class ProductImage(TenantModel):
+    """An image file uploaded for a product (validated by content, see catalog.images)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="uploaded_images")
+    file = models.FileField(max_length=300)
+    content_type = models.CharField(max_length=32)
+    size_bytes = models.PositiveIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["merchant", "product", "created_at"], name="product_image_idx")]
+
+    def __str__(self) -> str:
+        return self.file.name
 
 
 class Synonym(TenantModel):
