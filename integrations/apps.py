@@ -6,7 +6,7 @@ class IntegrationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from integrations.automations.delivery import on_outbox_event
-        from kaleem.outbox import register_handler
+        from integrations.automations.delivery import on_outbox_events
+        from kaleem.outbox import register_batch_handler
 
-        register_handler("*", on_outbox_event)
+        register_batch_handler("*", on_outbox_events)

@@ -96,23 +96,19 @@ def forget_subscriptions(merchant_id: Any = None) -> None:
         _subscriptions.pop(str(merchant_id), None)
 
 
-def on_outbox_event(event: Any) -> None:
-    """Outbox handler ("*"): one delivery row per matching active subscription, written in one
-    transaction; idempotent because (subscription, event id) is unique, so an event relayed twice
-    is not delivered twice."""
+def _delivery_rows(event: Any, now: datetime) -> list[WebhookDelivery]:
+    """One unsaved delivery row per active subscription of the event's store that wants its type."""
     from integrations.services import AUTOMATION_EVENTS
 
     if event.event_type not in AUTOMATION_EVENTS or event.merchant_id is None:
-        return
+        return []
     matching = [
         sid for sid, events in _active_subscriptions(event.merchant_id) if "*" in events or event.event_type in events
     ]
     if not matching:
-        return
-    missing = matching  # the usual case: first relay of this event; a re-relay hits the unique constraint
+        return []
     body = envelope(event)
-    now = timezone.now()
-    rows = [
+    return [
         WebhookDelivery(
             merchant_id=event.merchant_id,
             subscription_id=sid,
@@ -122,9 +118,18 @@ def on_outbox_event(event: Any) -> None:
             envelope=body,
             next_attempt_at=now,
         )
-        for sid in missing
+        for sid in matching
     ]
-    try:
+
+
+def on_outbox_event(event: Any) -> None:
+    """Outbox handler for one event: one delivery row per matching active subscription, written in
+    one transaction; idempotent because (subscription, event id) is unique, so an event relayed twice
+    is not delivered twice."""
+    rows = _delivery_rows(event, timezone.now())
+    if not rows:
+        return
+    try:  # the usual case: first relay of this event; a re-relay hits the unique constraint
         with atomic():
             WebhookDelivery.objects.bulk_create(rows)
     except IntegrityError:  # relayed before (or concurrently): add only the missing ones, one by one
@@ -137,7 +142,27 @@ def on_outbox_event(event: Any) -> None:
                     row.save(force_insert=True)
             except IntegrityError:
                 continue
-    for sid in missing:
+    for sid in {row.subscription_id for row in rows}:
+        _kick(sid)
+
+
+def on_outbox_events(events: list[Any]) -> None:
+    """Outbox batch handler ("*"): the delivery rows of a whole relay batch in one INSERT and one
+    commit, in event order (so each subscription's queue keeps the events' order). If any row exists
+    already (an event relayed again), nothing of the batch is written and each event falls back to
+    `on_outbox_event`, which adds only the missing rows."""
+    now = timezone.now()
+    rows = [row for event in events for row in _delivery_rows(event, now)]
+    if not rows:
+        return
+    try:
+        with atomic():
+            WebhookDelivery.objects.bulk_create(rows)
+    except IntegrityError:
+        for event in events:
+            on_outbox_event(event)
+        return
+    for sid in dict.fromkeys(row.subscription_id for row in rows):
         _kick(sid)
 
 

@@ -5,9 +5,11 @@
     emit(merchant=m, event_type="product.changed", payload={"id": str(p.id)})   # inside kaleem.db.atomic()
     register_handler("product.changed", index_product)                           # in AppConfig.ready()
 
-Handlers receive the OutboxEvent and must be idempotent: the relay delivers at least once."""
+Handlers receive the OutboxEvent and must be idempotent: the relay delivers at least once.
+`register_batch_handler(event_type, fn)` subscribes a handler that receives a list of events at once
+(the relay claims and marks events in batches; see kaleem/outbox/services.py)."""
 
-from kaleem.outbox.registry import register_handler
+from kaleem.outbox.registry import register_batch_handler, register_handler
 from kaleem.outbox.services import emit
 
-__all__ = ["emit", "register_handler"]
+__all__ = ["emit", "register_batch_handler", "register_handler"]

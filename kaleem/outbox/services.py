@@ -10,7 +10,7 @@ from django.utils import timezone
 from kaleem import metrics
 from kaleem.db import on_commit
 from kaleem.models import OutboxEvent
-from kaleem.outbox.registry import handlers_for
+from kaleem.outbox.registry import batch_handlers_for, handlers_for
 
 logger = logging.getLogger(__name__)
 
@@ -54,34 +54,98 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base + random.uniform(0, base / 2))  # noqa: S311 - jitter, not security
 
 
-def relay_event(event: OutboxEvent, token: uuid.UUID) -> bool:
-    try:
-        for handler in handlers_for(event.event_type):
-            handler(event)
-    except Exception as exc:  # each handler is idempotent; the whole event is retried
-        attempts = event.attempts + 1
-        dead = attempts >= MAX_ATTEMPTS
-        OutboxEvent.objects.filter(id=event.id, claim_token=token).update(
-            state=OutboxEvent.State.DEAD if dead else OutboxEvent.State.PENDING,
-            attempts=attempts,
-            available_at=timezone.now() + _backoff(attempts),
-            last_error=f"{type(exc).__name__}: {exc}"[:2000],
-            claim_token=None,
-        )
-        metrics.OUTBOX_FAILURES.labels(event_type=event.event_type, outcome="dead" if dead else "retry").inc()
-        logger.warning("outbox event %s failed (attempt %s)", event.id, attempts, exc_info=True)
-        return False
+def _claim_batch(event_ids: list[uuid.UUID]) -> tuple[uuid.UUID, list[OutboxEvent]]:
+    """Claim many due events with one conditional update (no row lock): the rows still pending get this
+    relay's token, then one SELECT reads back exactly the rows carrying it. A concurrent relay that
+    selected the same ids claims only what is still pending, so each event has one owner."""
     now = timezone.now()
+    token = uuid.uuid4()
+    claimed = OutboxEvent.objects.filter(
+        id__in=event_ids, state=OutboxEvent.State.PENDING, available_at__lte=now
+    ).update(state=OutboxEvent.State.PROCESSING, claimed_at=now, claim_token=token)
+    if not claimed:
+        return token, []
+    return token, list(OutboxEvent.objects.filter(claim_token=token).order_by("created_at"))
+
+
+def _dispatch(events: list[OutboxEvent]) -> dict[uuid.UUID, Exception]:
+    """Run every handler for the events; returns the failures by event id.
+
+    Plain handlers run per event, in registration order; batch handlers then get, in one call, the
+    events whose plain handlers succeeded (oldest first). A batch handler that raises is called again
+    event by event, so one bad event does not hold back the rest of the batch."""
+    failed: dict[uuid.UUID, Exception] = {}
+    for event in events:
+        try:
+            for handler in handlers_for(event.event_type):
+                handler(event)
+        except Exception as exc:  # each handler is idempotent; the whole event is retried
+            failed[event.id] = exc
+    groups: dict[Any, list[OutboxEvent]] = {}
+    for event in events:
+        if event.id in failed:
+            continue
+        for batch_handler in batch_handlers_for(event.event_type):
+            groups.setdefault(batch_handler, []).append(event)
+    for batch_handler, group in groups.items():
+        try:
+            batch_handler(group)
+        except Exception:
+            logger.info("outbox batch handler failed for %s events; retrying one by one", len(group), exc_info=True)
+            for event in group:
+                try:
+                    batch_handler([event])
+                except Exception as exc:
+                    failed.setdefault(event.id, exc)
+    return failed
+
+
+def _record_failure(event: OutboxEvent, token: uuid.UUID, exc: Exception) -> None:
+    attempts = event.attempts + 1
+    dead = attempts >= MAX_ATTEMPTS
     OutboxEvent.objects.filter(id=event.id, claim_token=token).update(
-        state=OutboxEvent.State.DONE, processed_at=now, attempts=event.attempts + 1, claim_token=None
+        state=OutboxEvent.State.DEAD if dead else OutboxEvent.State.PENDING,
+        attempts=attempts,
+        available_at=timezone.now() + _backoff(attempts),
+        last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        claim_token=None,
     )
-    metrics.OUTBOX_LAG.observe(max((now - event.created_at).total_seconds(), 0.0))
-    metrics.OUTBOX_DELIVERED.labels(event_type=event.event_type).inc()
-    return True
+    metrics.OUTBOX_FAILURES.labels(event_type=event.event_type, outcome="dead" if dead else "retry").inc()
+    logger.warning("outbox event %s failed (attempt %s)", event.id, attempts, exc_info=exc)
+
+
+def relay_claimed(events: list[OutboxEvent], token: uuid.UUID) -> int:
+    """Dispatch events claimed with `token`, then mark the delivered ones DONE in one update (the
+    token in the filter means a relay whose claim was released as stale cannot overwrite the new
+    owner's state). Failures go back to PENDING with backoff, or DEAD after MAX_ATTEMPTS."""
+    if not events:
+        return 0
+    failed = _dispatch(events)
+    for event in events:
+        if event.id in failed:
+            _record_failure(event, token, failed[event.id])
+    delivered = [event for event in events if event.id not in failed]
+    if not delivered:
+        return 0
+    now = timezone.now()
+    OutboxEvent.objects.filter(id__in=[event.id for event in delivered], claim_token=token).update(
+        state=OutboxEvent.State.DONE, processed_at=now, attempts=F("attempts") + 1, claim_token=None
+    )
+    for event in delivered:
+        metrics.OUTBOX_LAG.observe(max((now - event.created_at).total_seconds(), 0.0))
+        metrics.OUTBOX_DELIVERED.labels(event_type=event.event_type).inc()
+    return len(delivered)
+
+
+def relay_event(event: OutboxEvent, token: uuid.UUID) -> bool:
+    """Deliver one event claimed with `token` (see `_claim`)."""
+    return relay_claimed([event], token) == 1
 
 
 def relay_pending(*, batch_size: int = 500, max_batches: int = 20) -> int:
-    """Deliver due events oldest first; returns how many were delivered."""
+    """Deliver due events oldest first, a batch at a time: one SELECT of due ids, one conditional
+    UPDATE to claim them, one SELECT to read the claimed rows, the handlers, one UPDATE to mark them
+    done. Returns how many were delivered."""
     release_stale_claims()
     delivered = 0
     for _ in range(max_batches):
@@ -92,12 +156,8 @@ def relay_pending(*, batch_size: int = 500, max_batches: int = 20) -> int:
         )
         if not due:
             break
-        for event_id in due:
-            token = _claim(event_id)
-            if token is None:
-                continue
-            event = OutboxEvent.objects.get(id=event_id)
-            delivered += relay_event(event, token)
+        token, events = _claim_batch(due)
+        delivered += relay_claimed(events, token)
     update_backlog_metrics()
     return delivered
 

@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from kaleem.db import atomic
 from kaleem.models import OutboxEvent
-from kaleem.outbox import emit, register_handler, registry
+from kaleem.outbox import emit, register_batch_handler, register_handler, registry
 from kaleem.outbox.services import MAX_ATTEMPTS, _claim, relay_pending, release_stale_claims, replay_dead
 from kaleem.testing.factories import MerchantFactory
+from kaleem.testing.queries import assert_max_queries
 
 
 @pytest.fixture
@@ -22,6 +23,7 @@ def event_type():
     name = f"test.{uuid.uuid4().hex[:8]}"
     yield name
     registry._handlers.pop(name, None)
+    registry._batch_handlers.pop(name, None)
 
 
 def _due_now():
@@ -167,3 +169,56 @@ def test_two_concurrent_relays_never_deliver_the_same_event_twice(event_type):
     assert len(delivered) == len(set(delivered)) == 40
     assert set(delivered) == ids
     assert OutboxEvent.objects.filter(event_type=event_type, state=OutboxEvent.State.DONE).count() == 40
+
+
+@pytest.mark.django_db
+def test_a_batch_is_claimed_and_marked_with_a_constant_number_of_queries(event_type):
+    batches = []
+    register_batch_handler(event_type, lambda events: batches.append([e.payload["i"] for e in events]))
+    for i in range(120):
+        emit(merchant=None, event_type=event_type, payload={"i": i})
+    with assert_max_queries(12):  # stale release, due ids, claim, read back, mark done, backlog counts
+        assert relay_pending(batch_size=500) == 120
+    assert batches == [list(range(120))]  # one call, oldest first
+    assert OutboxEvent.objects.filter(event_type=event_type, state=OutboxEvent.State.DONE, attempts=1).count() == 120
+    assert relay_pending() == 0 and len(batches) == 1  # nothing delivered twice
+
+
+@pytest.mark.django_db
+def test_one_failing_event_in_a_batch_is_retried_alone(event_type):
+    seen = []
+
+    def batch(events):
+        if any(e.payload["i"] == 3 for e in events):
+            raise ValueError("event 3 is malformed")
+        seen.extend(e.payload["i"] for e in events)
+
+    plain = []
+    register_handler(event_type, lambda e: plain.append(e.payload["i"]))
+    register_batch_handler(event_type, batch)
+    for i in range(6):
+        emit(merchant=None, event_type=event_type, payload={"i": i})
+    assert relay_pending() == 5
+    assert sorted(seen) == [0, 1, 2, 4, 5] and sorted(plain) == list(range(6))
+    bad = next(e for e in OutboxEvent.objects.filter(event_type=event_type) if e.payload["i"] == 3)
+    assert bad.state == OutboxEvent.State.PENDING and bad.attempts == 1 and "malformed" in bad.last_error
+    assert bad.claim_token is None and bad.available_at > timezone.now()
+    assert OutboxEvent.objects.filter(event_type=event_type, state=OutboxEvent.State.DONE).count() == 5
+
+
+@pytest.mark.django_db
+def test_a_failing_plain_handler_keeps_the_event_from_batch_handlers_until_it_succeeds(event_type):
+    batched = []
+    healthy = {"ok": False}
+
+    def plain(event):
+        if not healthy["ok"]:
+            raise ConnectionError("index down")
+
+    register_handler(event_type, plain)
+    register_batch_handler(event_type, lambda events: batched.extend(e.id for e in events))
+    event = emit(merchant=None, event_type=event_type, payload={})
+    assert relay_pending() == 0 and batched == []
+    healthy["ok"] = True
+    _due_now()
+    assert relay_pending() == 1 and batched == [event.id]
