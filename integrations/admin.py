@@ -7,7 +7,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from integrations.automations.delivery import deliveries_replay
-from integrations.models import PlatformConnection, PlatformWebhookEvent, SyncJob, WebhookDelivery, WebhookSubscription
+from integrations.models import (
+    PlatformConnection,
+    PlatformWebhookEvent,
+    StoreLlmSettings,
+    SyncJob,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from kaleem.admin import MerchantScopedAdmin, ReadOnlyAdminMixin
 
 
@@ -49,3 +56,12 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
         for merchant_id in set(queryset.values_list("merchant_id", flat=True)):
             ids = list(queryset.filter(merchant_id=merchant_id).values_list("id", flat=True))
             deliveries_replay(merchant=merchant_id, delivery_ids=ids)
+
+
+@admin.register(StoreLlmSettings)
+class StoreLlmSettingsAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
+    """Changed by the store's admins on the dashboard (validated, SSRF-guarded); the key never shows."""
+
+    list_display = ["mode", "model", "monthly_token_budget", "updated_at"]
+    list_filter = ["mode"]
+    exclude = ["api_key"]

@@ -152,10 +152,32 @@ class WebhookDelivery(TenantModel):
         ]
 
 
+class StoreLlmSettings(TenantModel):
+    """A store's choice for the assistant's optional LLM phrasing: off, the platform's model (settings
+    LLM_*), or its own OpenAI-compatible endpoint (API key encrypted). `monthly_token_budget` NULL
+    means the platform default (LLM_MONTHLY_TOKEN_BUDGET); usage is counted per store and month in
+    conversations.LlmUsage. No row = platform default."""
+
+    class Mode(models.TextChoices):
+        OFF = "off", "Off"
+        PLATFORM = "platform", "Platform default"
+        CUSTOM = "custom", "Own endpoint"
+
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.PLATFORM)
+    base_url = models.URLField(max_length=500, blank=True, default="")
+    model = models.CharField(max_length=200, blank=True, default="")
+    api_key = EncryptedTextField(blank=True, default="")
+    monthly_token_budget = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant"], name="uniq_llm_settings_merchant")]
+
+
 __all__ = [
     "Platform",
     "PlatformConnection",
     "PlatformWebhookEvent",
+    "StoreLlmSettings",
     "SyncJob",
     "WebhookDelivery",
     "WebhookSubscription",

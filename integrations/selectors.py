@@ -54,6 +54,13 @@ def connection_get(*, merchant: Any, connection_id: Any) -> PlatformConnection:
     return _get(PlatformConnection, merchant, connection_id, "Connection")
 
 
+def llm_settings_get(*, merchant: Any) -> Any:
+    """The store's LLM choice, or None (platform default)."""
+    from integrations.models import StoreLlmSettings
+
+    return StoreLlmSettings.objects.for_merchant(merchant).first()
+
+
 def sync_job_get(*, merchant: Any, job_id: Any) -> SyncJob:
     return _get(SyncJob, merchant, job_id, "Sync job")
 

@@ -13,7 +13,13 @@ from catalog import commerce_services
 from integrations.automations.delivery import forget_subscriptions
 from integrations.commerce.base import WebhookRejected, connector_for
 from integrations.commerce.sync import products_archive_external, products_upsert
-from integrations.models import Platform, PlatformConnection, PlatformWebhookEvent, WebhookSubscription
+from integrations.models import (
+    Platform,
+    PlatformConnection,
+    PlatformWebhookEvent,
+    StoreLlmSettings,
+    WebhookSubscription,
+)
 from kaleem.core.errors import ApplicationError, NotFoundError
 from kaleem.db import atomic, on_commit
 from kaleem.ssrf import UnsafeURLError, assert_public_url
@@ -349,3 +355,69 @@ def subscription_delete(*, merchant: Any, subscription: WebhookSubscription) -> 
         raise NotFoundError("Subscription not found.")
     subscription.delete()
     forget_subscriptions(subscription.merchant_id)
+
+
+# --- per-store LLM settings ----------------------------------------------------------------------
+
+MAX_STORE_TOKEN_BUDGET = 1_000_000_000
+_MODEL_NAME = re.compile(r"^[\w.:/@+-]{1,200}$")
+
+
+def llm_settings_update(
+    *,
+    merchant: Any,
+    mode: str,
+    base_url: str = "",
+    model: str = "",
+    api_key: str = "",
+    monthly_token_budget: int | None = None,
+) -> StoreLlmSettings:
+    """Save the store's assistant-LLM choice. `api_key` blank keeps the stored (encrypted) key. A
+    store's own endpoint must be a public http(s) address (SSRF guard). With the platform's model the
+    store's budget cannot exceed the platform's per-store budget (the operator pays for it)."""
+    from integrations.ai.llm import platform_budget
+
+    if mode not in StoreLlmSettings.Mode.values:
+        raise IntegrationError("Unknown mode.", code="invalid", fields={"mode": ["invalid"]})
+    row = StoreLlmSettings.objects.for_merchant(merchant).first() or StoreLlmSettings(merchant=merchant)
+    base_url, model = (base_url or "").strip(), (model or "").strip()
+    errors: dict[str, list[str]] = {}
+    if mode == StoreLlmSettings.Mode.CUSTOM:
+        if not base_url:
+            errors["base_url"] = ["required"]
+        else:
+            try:
+                assert_public_url(base_url)
+            except UnsafeURLError:
+                errors["base_url"] = ["unsafe_url"]
+        if not model:
+            errors["model"] = ["required"]
+    if model and not _MODEL_NAME.match(model):
+        errors["model"] = ["invalid"]
+    if monthly_token_budget is not None:
+        ceiling = platform_budget() if mode == StoreLlmSettings.Mode.PLATFORM else MAX_STORE_TOKEN_BUDGET
+        if monthly_token_budget < 0 or monthly_token_budget > ceiling:
+            errors["monthly_token_budget"] = ["over_platform_budget" if mode == "platform" else "invalid"]
+    if errors:
+        raise IntegrationError("Invalid LLM settings.", code="invalid", fields=errors)
+    row.mode = mode
+    if base_url or mode == StoreLlmSettings.Mode.CUSTOM:
+        row.base_url = base_url
+    if model or mode == StoreLlmSettings.Mode.CUSTOM:
+        row.model = model
+    if api_key:
+        row.api_key = api_key.strip()
+    row.monthly_token_budget = monthly_token_budget
+    try:
+        with atomic():
+            row.save()
+    except IntegrityError:  # two first saves at once: the other one created the row; apply ours to it
+        return llm_settings_update(
+            merchant=merchant,
+            mode=mode,
+            base_url=base_url,
+            model=model,
+            api_key=api_key,
+            monthly_token_budget=monthly_token_budget,
+        )
+    return row

@@ -7,6 +7,7 @@ from merchants import (
     automation_views,
     channel_views,
     knowledge_views,
+    llm_views,
     onboarding_views,
     orders_views,
     platform_views,
@@ -72,6 +73,7 @@ urlpatterns = [
         platform_views.PlatformSettingsView.as_view(),
         name="dashboard-settings-platforms",
     ),
+    path("dashboard/settings/ai/", llm_views.LlmSettingsView.as_view(), name="dashboard-settings-ai"),
     path("dashboard/settings/tokens/", views.ApiTokensView.as_view(), name="dashboard-settings-tokens"),
     path("dashboard/settings/audit/", views.AuditLogView.as_view(), name="dashboard-settings-audit"),
 ]

@@ -213,22 +213,22 @@ class StoreProfileView(DashboardPage):
 
 
 def _ai_usage(merchant: Any) -> dict[str, Any] | None:
-    """Read-only: the optional LLM (configured per deployment) and this month's token use against
-    the per-store budget; provider and budget are server settings, not editable per store."""
+    """Read-only summary: the model phrasing this store's answers (its own choice, else the
+    platform's) and this month's token use against the store's budget (edited on the AI page)."""
     try:
         from integrations.ai import llm
     except ImportError:
         return None
-    from django.conf import settings
-
-    budget = int(getattr(settings, "LLM_MONTHLY_TOKEN_BUDGET", 0))
-    remaining = llm.budget_remaining(merchant=merchant)
+    row = llm.store_settings_get(merchant)
+    config = llm.store_llm_config(merchant=merchant, store_settings=row)
+    budget = llm.store_budget(merchant=merchant, store_settings=row)
+    spent = llm.tokens_spent(merchant=merchant)
     return {
-        "enabled": llm.llm_enabled(),
-        "model": getattr(settings, "LLM_MODEL", "") if llm.llm_enabled() else "",
+        "enabled": config is not None,
+        "model": config.model if config else "",
         "budget": budget,
-        "spent": max(0, budget - remaining),
-        "share": (budget - remaining) / budget if budget else None,
+        "spent": spent,
+        "share": spent / budget if budget else None,
     }
 
 

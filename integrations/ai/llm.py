@@ -8,11 +8,15 @@ when disabled, when the merchant's monthly token budget is spent, on timeout/err
 output guard finds anything the evidence does not contain (numbers, prices, URLs, product names).
 Customer PII (phones, e-mails, long digit runs, IBANs) is redacted before anything is sent.
 
-Settings: LLM_ENABLED (False), LLM_BASE_URL, LLM_MODEL, LLM_API_KEY, LLM_TIMEOUT, LLM_MAX_TOKENS (300),
-LLM_MONTHLY_TOKEN_BUDGET (per merchant, 200k)."""
+Platform settings: LLM_ENABLED (False), LLM_BASE_URL, LLM_MODEL, LLM_API_KEY, LLM_TIMEOUT, LLM_MAX_TOKENS
+(300), LLM_MONTHLY_TOKEN_BUDGET (per merchant, 200k). Each store may override them on the dashboard
+(`integrations.models.StoreLlmSettings`): off, the platform's model, or its own OpenAI-compatible
+endpoint (SSRF-guarded, key encrypted), and its own monthly token budget; `store_llm_config()`
+resolves which applies."""
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -21,6 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from kaleem import metrics
+from kaleem.core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -68,20 +73,65 @@ def guard_answer(answer: str, evidence: list[str], *, product_names: list[str] |
 
 
 def llm_enabled() -> bool:
+    """The platform's own model is configured (the default for stores that chose nothing)."""
     return bool(getattr(settings, "LLM_ENABLED", False) and settings.LLM_BASE_URL and settings.LLM_MODEL)
+
+
+@dataclass(frozen=True)
+class LlmConfig:
+    base_url: str
+    model: str
+    api_key: str
+    budget: int
+    source: str  # "platform" | "custom"
+
+
+def platform_budget() -> int:
+    return int(getattr(settings, "LLM_MONTHLY_TOKEN_BUDGET", 200_000))
+
+
+_UNSET: Any = object()
+
+
+def store_settings_get(merchant: Any) -> Any:
+    from integrations.models import StoreLlmSettings
+
+    return StoreLlmSettings.objects.for_merchant(merchant).first()
+
+
+def store_budget(*, merchant: Any, store_settings: Any = _UNSET) -> int:
+    row = store_settings_get(merchant) if store_settings is _UNSET else store_settings
+    if row is not None and row.monthly_token_budget is not None:
+        return int(row.monthly_token_budget)
+    return platform_budget()
+
+
+def store_llm_config(*, merchant: Any, store_settings: Any = _UNSET) -> LlmConfig | None:
+    """Which model phrases this store's answers, or None (extractive answers only)."""
+    row = store_settings_get(merchant) if store_settings is _UNSET else store_settings
+    budget = store_budget(merchant=merchant, store_settings=row)
+    mode = row.mode if row is not None else "platform"
+    if mode == "custom" and row.base_url and row.model:
+        return LlmConfig(row.base_url, row.model, row.api_key, budget, "custom")
+    if mode == "platform" and llm_enabled():
+        return LlmConfig(settings.LLM_BASE_URL, settings.LLM_MODEL, settings.LLM_API_KEY, budget, "platform")
+    return None
 
 
 def _month() -> str:
     return timezone.now().strftime("%Y-%m")
 
 
-def budget_remaining(*, merchant: Any) -> int:
+def tokens_spent(*, merchant: Any) -> int:
     from conversations.models import LlmUsage
 
-    budget = int(getattr(settings, "LLM_MONTHLY_TOKEN_BUDGET", 200_000))
     usage = LlmUsage.objects.for_merchant(merchant).filter(month=_month()).first()
-    spent = (usage.prompt_tokens + usage.completion_tokens) if usage else 0
-    return budget - spent
+    return (usage.prompt_tokens + usage.completion_tokens) if usage else 0
+
+
+def budget_remaining(*, merchant: Any, budget: int | None = None) -> int:
+    """This month's tokens left under the store's budget (its own, else the platform default)."""
+    return (store_budget(merchant=merchant) if budget is None else budget) - tokens_spent(merchant=merchant)
 
 
 def _record_usage(*, merchant: Any, prompt_tokens: int, completion_tokens: int) -> None:
@@ -113,19 +163,29 @@ def _record_usage(*, merchant: Any, prompt_tokens: int, completion_tokens: int) 
     metrics.LLM_TOKENS.labels(merchant=slug, kind="completion").inc(completion_tokens)
 
 
-def chat_complete(*, messages: list[dict[str, str]], max_tokens: int | None = None) -> tuple[str, int, int]:
-    """One chat-completions call: (content, prompt_tokens, completion_tokens). Raises httpx errors."""
+def chat_complete(
+    *, messages: list[dict[str, str]], max_tokens: int | None = None, config: LlmConfig | None = None
+) -> tuple[str, int, int]:
+    """One chat-completions call: (content, prompt_tokens, completion_tokens). Raises httpx errors.
+    Without `config`, the platform's model. A store's own endpoint is re-checked by the SSRF guard
+    on every call (its DNS may change after it was saved) and redirects are not followed."""
+    if config is None:
+        config = LlmConfig(settings.LLM_BASE_URL, settings.LLM_MODEL, settings.LLM_API_KEY, 0, "platform")
+    if config.source == "custom":
+        from kaleem.ssrf import assert_public_url
+
+        assert_public_url(config.base_url)
     headers = {"Content-Type": "application/json"}
-    if settings.LLM_API_KEY:
-        headers["Authorization"] = f"Bearer {settings.LLM_API_KEY}"
+    if config.api_key:
+        headers["Authorization"] = f"Bearer {config.api_key}"
     body = {
-        "model": settings.LLM_MODEL,
+        "model": config.model,
         "messages": messages,
         "max_tokens": int(max_tokens or getattr(settings, "LLM_MAX_TOKENS", 300)),
         "temperature": 0,
     }
-    url = settings.LLM_BASE_URL.rstrip("/") + "/chat/completions"
-    response = httpx.post(url, json=body, headers=headers, timeout=float(settings.LLM_TIMEOUT))
+    url = config.base_url.rstrip("/") + "/chat/completions"
+    response = httpx.post(url, json=body, headers=headers, timeout=float(settings.LLM_TIMEOUT), follow_redirects=False)
     response.raise_for_status()
     data = response.json()
     content = str(data["choices"][0]["message"]["content"] or "").strip()
@@ -136,9 +196,12 @@ def chat_complete(*, messages: list[dict[str, str]], max_tokens: int | None = No
 def phrase_answer(
     *, merchant: Any, question: str, evidence: list[str], language: str, product_names: list[str] | None = None
 ) -> str | None:
-    if not llm_enabled() or not evidence:
+    if not evidence:
         return None
-    if budget_remaining(merchant=merchant) <= 0:
+    config = store_llm_config(merchant=merchant)
+    if config is None:
+        return None
+    if budget_remaining(merchant=merchant, budget=config.budget) <= 0:
         logger.info("LLM budget spent for merchant %s; extractive answer", getattr(merchant, "pk", merchant))
         return None
     language_name = "Arabic" if language == "ar" else "English"
@@ -148,8 +211,8 @@ def phrase_answer(
         {"role": "user", "content": f"EVIDENCE:\n{evidence_block}\n\nQUESTION: {redact_pii(question)[:1000]}"},
     ]
     try:
-        content, prompt_tokens, completion_tokens = chat_complete(messages=messages)
-    except (httpx.HTTPError, KeyError, IndexError, ValueError, TypeError):
+        content, prompt_tokens, completion_tokens = chat_complete(messages=messages, config=config)
+    except (httpx.HTTPError, KeyError, IndexError, ValueError, TypeError, ApplicationError):
         metrics.PROVIDER_ERRORS.labels(provider="llm", reason="error").inc()
         logger.warning("LLM call failed; extractive answer", exc_info=True)
         return None
