@@ -148,7 +148,8 @@ class Message(TenantModel):
 
 
 class Lead(TenantModel):
-    """A customer who showed buying intent; filled by the commerce flow (cart/checkout issue)."""
+    """A customer who asked to be contacted: the assistant's lead dialogue collects a name and a Saudi
+    mobile number (conversations.services.lead_capture); `lead.created` is emitted through the outbox."""
 
     class Status(models.TextChoices):
         NEW = "new", "New"
@@ -161,6 +162,18 @@ class Lead(TenantModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
     interest = models.TextField(blank=True, default="")
     data = models.JSONField(default=dict, blank=True)
+    name = EncryptedTextField(blank=True, default="")
+    phone = EncryptedTextField(blank=True, default="")  # normalised +9665XXXXXXXX
+    language = models.CharField(max_length=2, blank=True, default="")
+    source = models.CharField(max_length=16, default="chat")  # chat | api
+    # chat: "turn:<inbound message id>" — the same turn run twice creates one lead
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "idempotency_key"], name="uniq_lead_merchant_idem"),
+        ]
+        indexes = [models.Index(fields=["merchant", "status", "created_at"], name="lead_merchant_status_idx")]
 
 
 class AnswerGap(TenantModel):

@@ -32,6 +32,9 @@ class Merchant(TimeStampedModel):
     support_phone = models.CharField(max_length=32, blank=True)
     logo_url = models.URLField(blank=True)
     onboarding_step = models.CharField(max_length=32, blank=True, default="")
+    # https URL with {order_number} {amount} {currency} {order_id} placeholders (catalog.payment_links);
+    # empty: the "payment link" payment method is not offered
+    payment_link_template = models.CharField(max_length=500, blank=True, default="")
 
     class Meta:
         ordering = ["name"]
