@@ -8,7 +8,8 @@ from typing import Any
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from conversations import analytics
-from conversations.models import AnswerGap, Contact, Conversation, Lead, Message
+from conversations.contact_index import query_digests
+from conversations.models import AnswerGap, Contact, ContactNameToken, Conversation, Lead, Message
 
 INBOX_PAGE_SIZE = 50
 THREAD_LIMIT = 200
@@ -43,14 +44,30 @@ def inbox_list(*, merchant: Any, user: Any, filters: InboxFilters, limit: int = 
     if filters.unread:
         qs = qs.filter(unread_count__gt=0)
     if filters.query:
-        # contact names are encrypted at rest, so search covers message text and channel ids
         matching = (
             Message.objects.for_merchant(merchant).filter(text__icontains=filters.query).values("conversation_id")
         )
-        qs = qs.filter(Q(id__in=Subquery(matching)) | Q(external_id__icontains=filters.query))
+        search = Q(id__in=Subquery(matching)) | Q(external_id__icontains=filters.query)
+        named = _contacts_named(merchant=merchant, query=filters.query)
+        if named is not None:
+            search |= Q(contact_id__in=named)
+        qs = qs.filter(search)
     if filters.before:
         qs = qs.filter(last_activity_at__lt=filters.before)
     return list(qs.order_by("-last_activity_at", "-created_at")[:limit])
+
+
+def _contacts_named(*, merchant: Any, query: str) -> QuerySet[ContactNameToken] | None:
+    """Contacts whose encrypted name has every typed word (or a word starting with it, 3+
+    letters), found through the blind index (`conversations.contact_index`); None: no word."""
+    digests = query_digests(merchant_id=merchant.pk, query=query)
+    if not digests:
+        return None
+    tokens = ContactNameToken.objects.filter(merchant_id=merchant.pk)
+    contacts = tokens.filter(digest=digests[0]).values("contact_id")
+    for digest in digests[1:]:
+        contacts = contacts.filter(contact_id__in=tokens.filter(digest=digest).values("contact_id"))
+    return contacts
 
 
 def inbox_counts(*, merchant: Any) -> dict[str, int]:
