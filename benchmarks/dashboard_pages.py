@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--reuse", default="", help="a SQLite file seeded by an earlier run: skip seeding")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the analytics roll-up even if present")
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="kaleem-dash-bench-")
@@ -46,12 +47,11 @@ def main() -> None:
     setup_test_environment()
     from django.db import connection
 
-    if args.reuse:
-        client = login_client()
-    else:
+    if not args.reuse:
         call_command("migrate", verbosity=0, interactive=False)
         seed(args.conversations, args.messages)
-        client = login_client()
+    prepare_derived(rebuild=args.rebuild)
+    client = login_client()
     print(
         f"database: {connection.vendor}; seeded {args.conversations:,} conversations and "
         f"{args.messages:,} messages per store (2 stores)"
@@ -62,8 +62,10 @@ def main() -> None:
         "inbox poll fragment (/dashboard/inbox/list/)": "/dashboard/inbox/list/",
         "inbox filtered: waiting + unread": "/dashboard/inbox/list/?status=waiting_human&unread=on",
         "inbox search (message text contains)": "/dashboard/inbox/list/?q=%D8%B9%D8%A8%D8%A7%D9%8A%D8%A9",
+        "inbox search: one customer's name": "/dashboard/inbox/list/?q=Customer+4711",
+        "inbox search: name shared by all 10,000": "/dashboard/inbox/list/?q=customer",
         "analytics, 90 days (cold: cache cleared)": "/dashboard/analytics/?period=90",
-        "analytics, 90 days (cached, 2 min)": "/dashboard/analytics/?period=90",
+        "analytics, 30 days (cold)": "/dashboard/analytics/?period=30",
         "analytics, 7 days (cold)": "/dashboard/analytics/?period=7",
     }
     from django.core.cache import cache
@@ -85,6 +87,27 @@ def main() -> None:
             f"  | cpu p50 {statistics.median(cpu):7.1f} p95 {p95(cpu):7.1f} ms"
         )
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+def prepare_derived(*, rebuild: bool) -> None:
+    """Derived data a running deployment keeps current (beat task / backfill commands), built
+    here once and timed: the contact-name blind index and the analytics roll-up (91 closed days
+    per store; today is always computed live)."""
+    from django.core.management import call_command
+
+    from conversations.models import AnalyticsDay, ContactNameToken
+
+    if not ContactNameToken.objects.exists():
+        started_cpu = time.process_time()
+        call_command("contact_name_index_rebuild")
+        print(f"contact-name blind index backfilled: cpu {time.process_time() - started_cpu:.1f} s")
+    if rebuild or not AnalyticsDay.objects.exists():
+        started, started_cpu = time.perf_counter(), time.process_time()
+        call_command("analytics_rebuild", "--days", "91", verbosity=0)
+        print(
+            f"analytics roll-up rebuilt (2 stores x 91 days): wall {time.perf_counter() - started:.1f} s, "
+            f"cpu {time.process_time() - started_cpu:.1f} s"
+        )
 
 
 def p95(values: list[float]) -> float:
