@@ -104,6 +104,7 @@ def test_errors_are_in_arabic_for_an_arabic_user():
     from merchants.tests.test_pages_i18n import untranslated
 
     client, merchant, _user = page_client("admin", language="ar")
+    type(merchant).objects.filter(pk=merchant.pk).update(name="متجر الأناقة")  # the shell shows the store name
     html = client.post("/dashboard/catalog/products/new/", _valid(sale_price="999", sku="")).content.decode()
     assert '<html lang="ar" dir="rtl">' in html
     assert "لا يمكن أن يكون سعر التخفيض أعلى من السعر" in html

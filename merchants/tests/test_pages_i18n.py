@@ -27,6 +27,7 @@ ALLOWED = {
     "botfather",
     "meta",
     "n8n",
+    "openai",
     "pdf",
     "word",
     "markdown",
@@ -147,16 +148,28 @@ PAGES = [
     "/dashboard/orders/",
     "/dashboard/orders/{order}/",
     "/dashboard/settings/automations/",
+    "/dashboard/settings/platforms/",
+    "/dashboard/settings/ai/",
+    "/dashboard/catalog/products/new/",
+    "/dashboard/catalog/products/{product}/",
 ]
 
 
 @pytest.mark.parametrize("url", PAGES)
 def test_arabic_pages_have_no_untranslated_english(arabic_store, url):
     client, merchant, conversation = arabic_store
+    from catalog.services import product_create
+    from integrations.services import connection_upsert
     from merchants.tests.test_pages_orders import make_order
 
     order = make_order(merchant, conversation_id=conversation.pk, contact_id=conversation.contact_id)
-    response = client.get(url.format(conversation=conversation.pk, order=order.pk))
+    product = product_create(
+        merchant=merchant,
+        data={"sku": "AB-1", "title_ar": "عباية", "price": 250, "attributes": {"اللون": "أسود"}, "tags": ["صيفي"]},
+    )
+    for platform in ("shopify", "zid"):  # a connected platform shows status, webhook address and basic-auth pair
+        connection_upsert(merchant=merchant, platform=platform, credentials={"access_token": "t"}, shop_domain="")
+    response = client.get(url.format(conversation=conversation.pk, order=order.pk, product=product.pk))
     assert response.status_code == 200
     html = response.content.decode()
     assert '<html lang="ar" dir="rtl">' in html
