@@ -93,16 +93,17 @@ def wa_body(wamid: str, sender: str, text: str) -> bytes:
 
 
 def stage_breakdown(conversation_ids: set) -> dict:
-    """Where the time goes, from the rows' own timestamps (one clock: this machine)."""
+    """Where the time goes, from the rows' own timestamps (one clock: this machine). With the quiet
+    period 0 the webhook task records the message, runs the assistant and sends the reply itself, so
+    "processed" (the event row closed) comes after the inbound message was written."""
     from channels.models import OutboundDelivery, WebhookEvent
     from conversations.models import Message
-    from kaleem.models import OutboxEvent
 
     stages: dict[str, list[float]] = {
-        "webhook_to_processed": [],
-        "processed_to_reply_written": [],
-        "reply_written_to_outbox_relayed": [],
-        "outbox_relayed_to_sent": [],
+        "webhook_to_inbound_written": [],
+        "inbound_written_to_reply_written": [],
+        "reply_written_to_sent": [],
+        "webhook_to_sent": [],
     }
     inbound = {
         m.conversation_id: m for m in Message.objects.filter(conversation_id__in=conversation_ids, direction="in")
@@ -114,24 +115,19 @@ def stage_breakdown(conversation_ids: set) -> dict:
     replies = {
         m.conversation_id: m for m in Message.objects.filter(conversation_id__in=conversation_ids, direction="out")
     }
-    outbox = {e.payload.get("message_id"): e for e in OutboxEvent.objects.filter(event_type="message.outbound")}
     sent = {d.message_id: d for d in OutboundDelivery.objects.filter(conversation_id__in=conversation_ids)}
     for conv, message in inbound.items():
         event, reply = events.get(message.provider_message_id), replies.get(conv)
-        if not event or not event.processed_at or not reply:
+        if not event or not reply:
             continue
-        stages["webhook_to_processed"].append((event.processed_at - event.received_at).total_seconds() * 1000)
-        stages["processed_to_reply_written"].append((reply.created_at - event.processed_at).total_seconds() * 1000)
-        relayed = outbox.get(str(reply.id))
+        stages["webhook_to_inbound_written"].append((message.created_at - event.received_at).total_seconds() * 1000)
+        stages["inbound_written_to_reply_written"].append(
+            (reply.created_at - message.created_at).total_seconds() * 1000
+        )
         delivery = sent.get(reply.id)
-        if relayed and relayed.processed_at:
-            stages["reply_written_to_outbox_relayed"].append(
-                (relayed.processed_at - reply.created_at).total_seconds() * 1000
-            )
-            if delivery and delivery.sent_at:
-                stages["outbox_relayed_to_sent"].append(
-                    (delivery.sent_at - relayed.processed_at).total_seconds() * 1000
-                )
+        if delivery and delivery.sent_at:
+            stages["reply_written_to_sent"].append((delivery.sent_at - reply.created_at).total_seconds() * 1000)
+            stages["webhook_to_sent"].append((delivery.sent_at - event.received_at).total_seconds() * 1000)
     out = {}
     for name, values in stages.items():
         values.sort()
@@ -380,7 +376,10 @@ def main() -> None:  # noqa: PLR0915 - a linear script reads best top to bottom
                 sent_at[sender] = t0
                 statuses.append(code)
 
-        cpu_before = sum(tree_cpu_seconds(p.pid) for p in [web, *workers])
+        procs = {"web": web, "worker_webhooks_outbox": workers[0], "worker_assistant_default": workers[1]}
+        cpu_split_before = {name: tree_cpu_seconds(p.pid) for name, p in procs.items()}
+        pg_before = pg_cpu_seconds()
+        cpu_before = sum(cpu_split_before.values())
         start = time.time()
         with ThreadPoolExecutor(max_workers=64) as pool:
             for i in range(total):
@@ -397,7 +396,9 @@ def main() -> None:  # noqa: PLR0915 - a linear script reads best top to bottom
                 break
             time.sleep(0.25)
         time.sleep(3)  # let any duplicate show up before counting
-        cpu_used = sum(tree_cpu_seconds(p.pid) for p in [web, *workers]) - cpu_before
+        cpu_split = {name: tree_cpu_seconds(p.pid) - cpu_split_before[name] for name, p in procs.items()}
+        cpu_used = sum(cpu_split.values())
+        pg_used = pg_cpu_seconds() - pg_before
 
         first_send: dict[str, float] = {}
         for s in fake.sends_for("whatsapp"):
@@ -432,6 +433,11 @@ def main() -> None:  # noqa: PLR0915 - a linear script reads best top to bottom
             "parts_recorded_sent": parts_expected,
             "duplicated_sends": parts_seen - parts_expected,
             "app_cpu_ms_per_conversation": round(cpu_used * 1000 / max(total, 1), 1),
+            "app_cpu_ms_per_conversation_by_process": {
+                name: round(used * 1000 / max(total, 1), 1) for name, used in cpu_split.items()
+            },
+            "pg_cpu_ms_per_conversation": round(pg_used * 1000 / max(total, 1), 1),
+            "load_average_1m_after": round(os.getloadavg()[0], 2),
         }  # fmt: skip
         results["end_to_end"]["stages_ms_p50_p95"] = stage_breakdown(conv_ids)
         print(json.dumps(results["end_to_end"], ensure_ascii=False), flush=True)

@@ -7,11 +7,11 @@ class ChannelsConfig(AppConfig):
 
     def ready(self) -> None:
         from channels.demo import demo_load
-        from channels.services import outbox_message_outbound
+        from channels.services import outbox_messages_outbound
         from kaleem.demo import register_demo_loader
-        from kaleem.outbox import register_handler
+        from kaleem.outbox import register_batch_handler
 
-        register_handler("message.outbound", outbox_message_outbound)
+        register_batch_handler("message.outbound", outbox_messages_outbound)
         register_demo_loader(40, "channels", demo_load)
         _schedule_sweep()
 

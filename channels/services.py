@@ -350,13 +350,37 @@ def webhook_events_process(*, event_ids: list[str]) -> int:
     return done
 
 
+BATCH = 50
+_processing_channels: dict[str, tuple[float, Channel]] = {}
+
+
+def _channel_for_processing(channel_id: Any) -> Channel | None:
+    """The channel (merchant loaded, credentials decrypted) kept per worker process for
+    WEBHOOK_CHANNEL_CACHE_SECONDS, like the webhook view's lookup: a busy channel costs no query
+    and no decryption per event; a disabled channel or new credentials apply within that delay."""
+    import time
+
+    ttl = float(conf.setting("WEBHOOK_CHANNEL_CACHE_SECONDS", 5.0))
+    key, now = str(channel_id), time.monotonic()
+    hit = _processing_channels.get(key)
+    if ttl > 0 and hit is not None and hit[0] > now:
+        return hit[1]
+    channel = Channel.objects.select_related("merchant").filter(id=channel_id).first()
+    if channel is not None and ttl > 0:
+        channel.credentials  # noqa: B018 - decrypt once
+        if len(_processing_channels) >= 10_000:
+            _processing_channels.clear()
+        _processing_channels[key] = (now + ttl, channel)
+    return channel
+
+
 def sender_events_process(*, channel_id: Any, sender_id: str) -> int:
     lock_key = f"whlock:{channel_id}:{hashlib.sha1(sender_id.encode()).hexdigest()}"  # noqa: S324 - key only
     token = uuid.uuid4().hex
     if not cache.add(lock_key, token, timeout=conf.sender_lock_seconds()):
         raise SenderBusy(lock_key)
     try:
-        channel = Channel.objects.select_related("merchant").filter(id=channel_id).first()
+        channel = _channel_for_processing(channel_id)
         if channel is None:
             return 0
         processed = 0
@@ -364,15 +388,24 @@ def sender_events_process(*, channel_id: Any, sender_id: str) -> int:
         # recorded (no assistant hop); otherwise record_inbound schedules it after the quiet period
         inline = conf.inline_assistant()
         answer: dict[Any, Any] = {}  # conversation id -> its latest recorded inbound message id
+        drained = False
         while True:
             stale = timezone.now() - timedelta(seconds=conf.processing_timeout())
-            batch = list(
-                WebhookEvent.objects.filter(channel_id=channel_id, sender_id=sender_id)
-                .filter(
-                    Q(state=WebhookEvent.State.PENDING) | Q(state=WebhookEvent.State.PROCESSING, claimed_at__lt=stale)
+            batch = (
+                []
+                if drained
+                else list(
+                    WebhookEvent.objects.filter(channel_id=channel_id, sender_id=sender_id)
+                    .filter(
+                        Q(state=WebhookEvent.State.PENDING)
+                        | Q(state=WebhookEvent.State.PROCESSING, claimed_at__lt=stale)
+                    )
+                    .order_by("provider_timestamp", "received_at", "created_at")[:BATCH]
                 )
-                .order_by("provider_timestamp", "received_at", "created_at")[:50]
             )
+            # a short batch was everything pending: an event arriving meanwhile has its own task,
+            # which waits for this lock (SenderBusy) and then processes it in order
+            drained = len(batch) < BATCH
             if not batch:
                 for conversation_id, message_id in answer.items():
                     assistant_turn_and_deliver(conversation_id=conversation_id, message_id=message_id, channel=channel)
@@ -575,27 +608,42 @@ HUMAN_AGENT_WINDOW_HOURS = 24 * 7
 
 
 def outbox_message_outbound(event: Any) -> None:
-    """Outbox handler for `message.outbound` — the durable fallback of the direct send.
+    """Outbox handler for one `message.outbound` event (see `outbox_messages_outbound`)."""
+    outbox_messages_outbound([event])
+
+
+def outbox_messages_outbound(events: list[Any]) -> None:
+    """Outbox batch handler for `message.outbound` — the durable fallback of the direct send.
 
     The worker that wrote a reply sends it right after commit (`replies_deliver_now`); when that
     worker already holds or finished the delivery there is nothing to do here. Otherwise (a reply
     written by the API, or the direct send never started) hand the send to the outbox queue so one
-    slow provider never blocks the relay for other stores."""
+    slow provider never blocks the relay for other stores. Two queries per batch."""
     from channels.tasks import deliver_message
 
-    payload = event.payload or {}
-    message_id, channel_id = str(payload.get("message_id")), str(payload.get("channel_id") or "")
-    if Channel.objects.filter(id=channel_id, kind=ChannelKind.WEBCHAT).exists():
-        message_deliver(message_id=message_id)  # a local publish: no provider call to isolate
+    wanted = []
+    for event in events:
+        payload = event.payload or {}
+        wanted.append((str(payload.get("message_id")), str(payload.get("channel_id") or "")))
+    if not wanted:
         return
-    taken = (
-        OutboundDelivery.objects.filter(channel_id=channel_id, message_id=message_id)
+    channel_ids = {c for _m, c in wanted if c}
+    webchat = {
+        str(c)
+        for c in Channel.objects.filter(id__in=channel_ids, kind=ChannelKind.WEBCHAT).values_list("id", flat=True)
+    }
+    # sent, refused, dead, unknown — or being sent (a claim that goes stale is swept)
+    taken = {
+        str(m)
+        for m in OutboundDelivery.objects.filter(message_id__in=[m for m, c in wanted if c not in webchat])
         .exclude(state=OutboundDelivery.State.PENDING)
-        .exists()
-    )
-    if taken:  # sent, refused, dead — or being sent (a claim that goes stale is swept)
-        return
-    deliver_message.delay(message_id, channel_id)
+        .values_list("message_id", flat=True)
+    }
+    for message_id, channel_id in wanted:
+        if channel_id in webchat:
+            message_deliver(message_id=message_id)  # a local publish: no provider call to isolate
+        elif message_id not in taken:
+            deliver_message.delay(message_id, channel_id)
 
 
 def _publish_webchat(message: Any) -> None:
@@ -752,8 +800,11 @@ def _delivery_claim(message: Any) -> OutboundDelivery | str:
         attempts=1,
     )
     try:
-        with atomic():
-            delivery.save(force_insert=True)  # the first attempt: created already claimed
+        if connection.in_atomic_block:
+            with atomic():
+                delivery.save(force_insert=True)  # the first attempt: created already claimed
+        else:  # autocommit: one INSERT, a duplicate is the unique constraint answering
+            delivery.save(force_insert=True)
         return delivery
     except IntegrityError:
         pass
