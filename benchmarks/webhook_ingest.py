@@ -379,7 +379,6 @@ def main() -> None:  # noqa: PLR0915 - a linear script reads best top to bottom
         procs = {"web": web, "worker_webhooks_outbox": workers[0], "worker_assistant_default": workers[1]}
         cpu_split_before = {name: tree_cpu_seconds(p.pid) for name, p in procs.items()}
         pg_before = pg_cpu_seconds()
-        cpu_before = sum(cpu_split_before.values())
         start = time.time()
         with ThreadPoolExecutor(max_workers=64) as pool:
             for i in range(total):
