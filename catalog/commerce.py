@@ -6,7 +6,9 @@
     add from a product card / "I'll take the second"  → cart_add
     "my cart"                                          → cart_view
     buttons "cart:remove:<item>", "cart:qty:<item>:<n>", "remove the first", "make it 3"
-    checkout → name → phone (Saudi formats) → city → address → summary → confirm → order K-10042
+    checkout → name → phone (Saudi formats) → city → address → [payment: cash on delivery or the
+    store's payment link, asked only when the store configured one] → summary → confirm → order K-10042
+    (+ a "pay now" button with the order's payment link)
     stores synced from Shopify/Salla/Zid get their own checkout link instead of the dialogue.
 
 The order is created idempotently with the turn id as key, and a cart can be checked out only once,
@@ -19,10 +21,10 @@ from typing import Any
 from catalog import commerce_selectors as selectors
 from catalog import commerce_services as services
 from catalog.models import Product
-from catalog.models.commerce import CartStatus, OrderSource, OrderStatus
+from catalog.models.commerce import CartStatus, OrderSource, OrderStatus, PaymentMethod
 from kaleem.core.errors import ApplicationError
 
-STEPS = ("name", "phone", "city", "address", "confirm")
+STEPS = ("name", "phone", "city", "address", "payment", "confirm")
 
 TEXT = {
     "added": {
@@ -62,8 +64,8 @@ TEXT = {
     },
     "too_short": {"ar": "المعلومة قصيرة جداً، ممكن توضح أكثر؟", "en": "That's too short, could you give a bit more?"},
     "summary": {
-        "ar": "ملخص طلبك:\n{lines}\nالمجموع: {total} {currency} — الدفع عند الاستلام\nالاسم: {name}\nالجوال: {phone}\nالعنوان: {city}، {address}\nأأكد الطلب؟",
-        "en": "Your order:\n{lines}\nTotal: {total} {currency} — cash on delivery\nName: {name}\nPhone: {phone}\nAddress: {address}, {city}\nShall I place the order?",
+        "ar": "ملخص طلبك:\n{lines}\nالمجموع: {total} {currency} — {payment}\nالاسم: {name}\nالجوال: {phone}\nالعنوان: {city}، {address}\nأأكد الطلب؟",
+        "en": "Your order:\n{lines}\nTotal: {total} {currency} — {payment}\nName: {name}\nPhone: {phone}\nAddress: {address}, {city}\nShall I place the order?",
     },
     "price_changed": {
         "ar": "تنبيه: تغيّر سعر بعض المنتجات، المجموع الجديد {total} {currency}.",
@@ -73,6 +75,19 @@ TEXT = {
         "ar": "تم تأكيد طلبك رقم {number} ✅ المجموع {total} {currency}، الدفع عند الاستلام. بنتواصل معك على {phone}.",
         "en": "Your order {number} is placed ✅ Total {total} {currency}, cash on delivery. We'll contact you on {phone}.",
     },
+    "placed_link": {
+        "ar": "تم تسجيل طلبك رقم {number} ✅ المجموع {total} {currency}. ادفع من الرابط عشان نجهز طلبك:\n{url}",
+        "en": "Your order {number} is placed ✅ Total {total} {currency}. Pay with this link so we can prepare it:\n{url}",
+    },
+    "ask_payment": {
+        "ar": "كيف تحب تدفع؟ ١) الدفع عند الاستلام ٢) رابط دفع إلكتروني",
+        "en": "How would you like to pay? 1) cash on delivery 2) online payment link",
+    },
+    "pay_cod": {"ar": "الدفع عند الاستلام", "en": "cash on delivery"},
+    "pay_link": {"ar": "الدفع برابط إلكتروني", "en": "online payment link"},
+    "qr_pay_cod": {"ar": "عند الاستلام", "en": "Cash on delivery"},
+    "qr_pay_link": {"ar": "رابط دفع", "en": "Payment link"},
+    "btn_pay": {"ar": "ادفع الآن", "en": "Pay now"},
     "already_placed": {
         "ar": "طلبك رقم {number} مسجل عندنا، ما أنشأت طلب ثاني.",
         "en": "Your order {number} is already placed; I didn't create a second one.",
@@ -116,6 +131,16 @@ _CONFIRM = re.compile(
 )
 _CANCEL = re.compile(r"^\s*(checkout:cancel|cancel|no|stop|لا|إلغاء|الغاء|الغي|ألغي|الغ)\s*[.!]*\s*$", re.I)
 _QUESTION = re.compile(r"[?؟]")
+_PAY_COD = re.compile(
+    r"^\s*(checkout:pay:cod|1|١|cod|cash|cash on delivery|on delivery|كاش|نقد|نقدا|نقداً|عند الاستلام|"
+    r"الدفع عند الاستلام|استلام)\s*[.!]*\s*$",
+    re.I,
+)
+_PAY_LINK = re.compile(
+    r"^\s*(checkout:pay:link|2|٢|link|payment link|online|card|pay online|رابط|رابط دفع|لينك|اونلاين|أونلاين|"
+    r"بطاقة|مدى|فيزا|الدفع الإلكتروني|الدفع الالكتروني|إلكتروني|الكتروني)\s*[.!]*\s*$",
+    re.I,
+)
 ORDINALS = {
     "first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4,
     "اول": 0, "الاول": 0, "أول": 0, "الأول": 0, "ثاني": 1, "الثاني": 1, "ثالث": 2, "الثالث": 2,
@@ -373,7 +398,7 @@ class _Context:
             self.box.pop("step", None)
             if self.box.get("last_order") and _CONFIRM.match(self.text):
                 # the same "confirm" tapped twice: the first tap placed the order
-                return self.reply(self.say("already_placed", number=self.box["last_order"]))
+                return self.already_placed()
             return self.reply(self.say("cart_empty"))
         link = _platform_checkout_link(self.merchant, summary)
         if link:
@@ -391,7 +416,7 @@ class _Context:
         if step == "placed":
             self.box.pop("step", None)
             if self.box.get("last_order") and _CONFIRM.match(self.text):
-                return self.reply(self.say("already_placed", number=self.box["last_order"]))
+                return self.already_placed()
             return {"text": "", "elements": [], "handled": False}
         details = self.box.setdefault("details", {})
         if _CANCEL.match(self.text):
@@ -425,6 +450,19 @@ class _Context:
             if len(self.text) < 4:
                 return self.reply(self.say("too_short"), cancel)
             details["address"] = self.text[:300]
+            if services.payment_link_available(self.merchant):
+                self.box["step"] = "payment"
+                return self.ask_payment()
+            details["payment_method"] = PaymentMethod.CASH_ON_DELIVERY
+            self.box["step"] = "confirm"
+            return self.summary()
+        if step == "payment":
+            if _PAY_LINK.match(self.text) and services.payment_link_available(self.merchant):
+                details["payment_method"] = PaymentMethod.PAYMENT_LINK
+            elif _PAY_COD.match(self.text):
+                details["payment_method"] = PaymentMethod.CASH_ON_DELIVERY
+            else:
+                return self.ask_payment()
             self.box["step"] = "confirm"
             return self.summary()
         if step == "confirm":
@@ -433,6 +471,30 @@ class _Context:
             return self.summary()
         self.box.pop("step", None)
         return self.checkout()
+
+    def ask_payment(self) -> dict:
+        return self.reply(
+            self.say("ask_payment"),
+            [
+                _qr("qr_pay_cod", self.language, "checkout:pay:cod"),
+                _qr("qr_pay_link", self.language, "checkout:pay:link"),
+                _qr("qr_cancel", self.language, "checkout:cancel"),
+            ],
+        )
+
+    def payment_method(self) -> str:
+        chosen = self.box.get("details", {}).get("payment_method")
+        if chosen == PaymentMethod.PAYMENT_LINK and services.payment_link_available(self.merchant):
+            return PaymentMethod.PAYMENT_LINK
+        return PaymentMethod.CASH_ON_DELIVERY
+
+    def already_placed(self) -> dict:
+        """The same "confirm" tapped twice: the first tap placed the order (its pay button again, if any)."""
+        number = self.box["last_order"]
+        order = selectors.order_find_by_number(merchant=self.merchant, number=number)
+        url = services.order_payment_url(order, self.merchant) if order is not None else None
+        buttons = [{"type": "button", "title": self.say("btn_pay"), "url": url}] if url else None
+        return self.reply(self.say("already_placed", number=number), buttons)
 
     def summary(self, prefix: str = "") -> dict:
         cart = self.cart(create=False)
@@ -454,6 +516,7 @@ class _Context:
             phone=details.get("phone", ""),
             city=details.get("city", ""),
             address=details.get("address", ""),
+            payment=self.say("pay_link" if self.payment_method() == PaymentMethod.PAYMENT_LINK else "pay_cod"),
         )
         return self.reply(
             (prefix + "\n" if prefix else "") + text,
@@ -470,11 +533,19 @@ class _Context:
             total = selectors.cart_summary(cart=cart)["total"]
             return self.summary(prefix=self.say("price_changed", total=_money(total), currency=cart.currency))
         details = self.box.get("details", {})
+        method = self.payment_method()
+        if details.get("payment_method", method) != method:
+            # the store turned its payment link off during the dialogue: show the summary again, now
+            # with cash on delivery, instead of switching the customer's payment silently
+            details["payment_method"] = method
+            return self.summary()
+        customer = {k: v for k, v in details.items() if k != "payment_method"}
         try:
             order, created = services.order_create_from_cart(
                 merchant=self.merchant,
                 cart=cart,
-                customer=details,
+                customer=customer,
+                payment_method=method,
                 source=OrderSource.CHAT,
                 idempotency_key=f"turn:{self.turn_id}" if self.turn_id else f"cart:{cart.id}",
                 actor="assistant",
@@ -492,11 +563,22 @@ class _Context:
         self.box.pop("details", None)
         self.box.pop("cart_id", None)
         self.box["last_order"] = order.number
+        url = services.order_payment_url(order, self.merchant)
+        if url and created:
+            return self.reply(
+                self.say(
+                    "placed_link", number=order.number, total=_money(order.total), currency=order.currency, url=url
+                ),
+                [{"type": "button", "title": self.say("btn_pay"), "url": url}],
+                order_number=order.number,
+                payment_url=url,
+            )
         key = "placed" if created else "already_placed"
         return self.reply(
             self.say(
                 key, number=order.number, total=_money(order.total), currency=order.currency, phone=order.customer_phone
             ),
+            [{"type": "button", "title": self.say("btn_pay"), "url": url}] if url else None,
             order_number=order.number,
         )
 

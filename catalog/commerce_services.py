@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from django.db import IntegrityError
 from django.db.models import F, Max
@@ -324,6 +325,34 @@ def order_event_payload(order: Order) -> dict[str, Any]:
     }
 
 
+def payment_link_available(merchant: Any) -> bool:
+    """The payment-link method is offered only when the store configured its link template."""
+    return bool(getattr(merchant, "payment_link_template", ""))
+
+
+def order_payment_url(order: Order, merchant: Any = None) -> str | None:
+    """The link a customer pays a "payment link" order with: the store's template
+    (merchants.services.payment_link_template_clean validated it) with the order's number, id, amount
+    and currency filled in, each URL-encoded. Rendered when asked, so it follows the store's current
+    template; None for other payment methods or when the store has no template (any more)."""
+    if order.payment_method != PaymentMethod.PAYMENT_LINK:
+        return None
+    merchant = merchant if merchant is not None and merchant.pk == order.merchant_id else order.merchant
+    template = getattr(merchant, "payment_link_template", "")
+    if not template:
+        return None
+    values = {
+        "order_number": order.number,
+        "order_id": str(order.pk),
+        "amount": f"{order.total:.2f}",
+        "currency": order.currency,
+    }
+    try:
+        return template.format(**{k: quote(v, safe="") for k, v in values.items()})
+    except (KeyError, IndexError, ValueError):  # a template edited behind the validation (admin/DB)
+        return None
+
+
 def _existing(merchant: Any, source: str, key: str | None) -> Order | None:
     if not key:
         return None
@@ -355,6 +384,9 @@ def order_create(
             return done, False
     if payment_method not in PaymentMethod.values:
         raise CommerceError("Unknown payment method.", fields={"payment_method": ["Invalid choice."]})
+    if payment_method == PaymentMethod.PAYMENT_LINK and not payment_link_available(merchant):
+        message = "This store has no payment link configured; use cash on delivery."
+        raise CommerceError(message, code="payment_link_unavailable", fields={"payment_method": [message]})
     details = _customer(customer, required=True)
     priced = _lines(merchant, lines)
     subtotal = sum((line.unit_price * line.quantity for line in priced), Decimal("0"))

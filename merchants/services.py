@@ -112,6 +112,62 @@ def owner_register(*, email: str, password: str, store_name: str, language: str 
     return user, merchant
 
 
+PAYMENT_LINK_PLACEHOLDERS = ("order_number", "order_id", "amount", "currency")
+PAYMENT_LINK_MAX_LENGTH = 500
+
+
+def payment_link_template_clean(value: str) -> str:
+    """Validate a store's payment-link URL template; returns it stripped ("" turns the method off).
+
+    An https URL on a public host (SSRF guard, checked at save time: the link is sent to customers,
+    we never fetch it), with only the placeholders {order_number}, {order_id}, {amount}, {currency}
+    (no format specs, attributes or indexes: `str.format` must not reach into objects), none of them
+    in the scheme or host, and at least one that identifies the order."""
+    from string import Formatter
+    from urllib.parse import urlsplit
+
+    from kaleem.ssrf import UnsafeURLError, assert_public_url
+
+    template = (value or "").strip()
+    if not template:
+        return ""
+
+    def invalid(message: str) -> ApplicationError:
+        return ApplicationError(message, code="invalid", fields={"payment_link_template": [message]})
+
+    if len(template) > PAYMENT_LINK_MAX_LENGTH:
+        raise invalid(f"At most {PAYMENT_LINK_MAX_LENGTH} characters.")
+    if any(ch.isspace() for ch in template):
+        raise invalid("The link must not contain spaces.")
+    try:
+        fields = [
+            (name, spec, conversion)
+            for _text, name, spec, conversion in Formatter().parse(template)
+            if name is not None
+        ]
+    except ValueError as exc:
+        raise invalid("Unbalanced { or } in the link.") from exc
+    for name, spec, conversion in fields:
+        if name not in PAYMENT_LINK_PLACEHOLDERS or spec or conversion:
+            allowed = ", ".join("{" + p + "}" for p in PAYMENT_LINK_PLACEHOLDERS)
+            raise invalid(f"Unknown placeholder {{{name}}}; allowed: {allowed}.")
+    if not {"order_number", "order_id"} & {name for name, _s, _c in fields}:
+        raise invalid("The link must contain {order_number} or {order_id} so the payment matches the order.")
+    sample = template.format(order_number="K-10001", order_id="0", amount="1.00", currency="SAR")
+    parts = urlsplit(sample)
+    if parts.scheme != "https" or not parts.hostname:
+        raise invalid("The link must start with https:// and name a host.")
+    if parts.username or parts.password:
+        raise invalid("The link must not contain a user name or password.")
+    if "{" in template.split("//", 1)[1].split("/", 1)[0].split("?", 1)[0]:
+        raise invalid("Placeholders are not allowed in the host name.")
+    try:
+        assert_public_url(sample)
+    except UnsafeURLError as exc:
+        raise invalid(exc.message) from exc
+    return template
+
+
 def merchant_update(*, merchant: Merchant, actor: Any, data: dict[str, Any]) -> Merchant:
     editable = {
         "name",
@@ -124,8 +180,11 @@ def merchant_update(*, merchant: Merchant, actor: Any, data: dict[str, Any]) -> 
         "support_phone",
         "logo_url",
         "onboarding_step",
+        "payment_link_template",
     }
     changed = {k: v for k, v in data.items() if k in editable}
+    if "payment_link_template" in changed:
+        changed["payment_link_template"] = payment_link_template_clean(changed["payment_link_template"])
     for field, value in changed.items():
         setattr(merchant, field, value)
     merchant.full_clean()

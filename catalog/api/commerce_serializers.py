@@ -2,8 +2,10 @@
 
 from rest_framework import serializers
 
+from catalog.commerce_services import order_payment_url
 from catalog.models import Cart, CartItem, Order, OrderItem, OrderStatusHistory
 from catalog.models.commerce import OrderSource, OrderStatus, PaymentMethod
+from merchants.models import Merchant
 
 
 class CartItemOutput(serializers.ModelSerializer):
@@ -99,15 +101,27 @@ class OrderHistoryOutput(serializers.ModelSerializer):
 
 class OrderOutput(serializers.ModelSerializer):
     items = OrderItemOutput(many=True, read_only=True)
+    payment_url = serializers.SerializerMethodField(
+        help_text="For payment_method payment_link: the store's payment link for this order (null otherwise, or "
+        "when the store has no payment link configured)"
+    )
 
     class Meta:
         model = Order
         fields = [
             "id", "number", "status", "source", "payment_method", "currency", "subtotal", "total",
             "customer_name", "customer_phone", "customer_email", "shipping_city", "shipping_address", "notes",
-            "contact_id", "conversation_id", "external_id", "items",
+            "contact_id", "conversation_id", "external_id", "items", "payment_url",
             "confirmed_at", "shipped_at", "delivered_at", "cancelled_at", "returned_at", "created_at", "updated_at",
         ]  # fmt: skip
+
+    def get_payment_url(self, order: Order) -> str | None:
+        if order.payment_method != PaymentMethod.PAYMENT_LINK:
+            return None
+        stores = self.root.__dict__.setdefault("_stores", {})  # one store read per page, not per order
+        if order.merchant_id not in stores:
+            stores[order.merchant_id] = Merchant.objects.filter(pk=order.merchant_id).first()
+        return order_payment_url(order, stores[order.merchant_id])
 
 
 class OrderDetailOutput(OrderOutput):

@@ -48,6 +48,7 @@ class MerchantOutput(serializers.ModelSerializer):
             "support_phone",
             "logo_url",
             "onboarding_step",
+            "payment_link_template",
             "created_at",
         ]
 
@@ -63,6 +64,13 @@ class MerchantUpdateInput(serializers.Serializer):
     support_phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
     logo_url = serializers.URLField(required=False, allow_blank=True)
     onboarding_step = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    payment_link_template = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="https URL with {order_number} or {order_id} (and optionally {amount}, {currency}) sent to "
+        "customers who choose the payment-link method; empty turns the method off",
+    )
 
     def validate_timezone(self, value: str) -> str:
         import zoneinfo
