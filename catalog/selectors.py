@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from catalog.choices import ProductStatus
 from catalog.errors import EmptyQueryError
-from catalog.models import Category, ImportJob, Product
+from catalog.models import Category, ImportJob, Product, ProductImage
 from catalog.search import engine
 from catalog.search.indexing import product_embedding_text
 from catalog.search.normalize import tokenize
@@ -54,6 +54,10 @@ def product_get(*, merchant: Any, product_id: Any) -> Product:
         return product_list(merchant=merchant).get(id=product_id)
     except (Product.DoesNotExist, ValueError, TypeError, ValidationError) as exc:  # malformed ids: not found
         raise NotFoundError("Product not found.") from exc
+
+
+def product_images(*, merchant: Any, product: Product) -> QuerySet[ProductImage]:
+    return ProductImage.objects.for_merchant(merchant).filter(product=product)
 
 
 def category_list(*, merchant: Any) -> QuerySet[Category]:

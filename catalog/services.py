@@ -1,20 +1,27 @@
 """Catalog writes. Each one is a single transaction that also records the outbox event(s) for the index."""
 
+import logging
+import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import IntegrityError
 from django.utils.text import slugify
 
 from catalog.choices import IndexState, ProductSource, ProductStatus
 from catalog.errors import CatalogError, DuplicateSkuError
 from catalog.events import PRODUCT_CHANGED, PRODUCT_REMOVED, products_payload
-from catalog.models import Category, Product, Synonym
+from catalog.images import ImageUploadError, inspect_image
+from catalog.models import Category, Product, ProductImage, Synonym
 from catalog.search.engine import catalog_version_bump
 from kaleem.core.errors import NotFoundError
 from kaleem.db import atomic, on_commit
 from kaleem.outbox import emit
+
+logger = logging.getLogger(__name__)
 
 PRODUCT_FIELDS = (
     "sku",
@@ -32,17 +39,18 @@ PRODUCT_FIELDS = (
     "attributes",
     "tags",
     "images",
-    "image_file",
     "source",
     "external_id",
 )
 
 
 _INDEX_FIELDS = {"index_error", "embedding_hash", "indexed_at"}
+# image_file mirrors the first ProductImage and is written only by product_image_add/delete (conditional updates),
+# so a product edit from an instance read before an upload cannot wipe it.
 _WRITABLE_FIELDS = [
     f.name
     for f in Product._meta.concrete_fields
-    if not f.primary_key and f.name not in _INDEX_FIELDS | {"merchant", "created_at"}
+    if not f.primary_key and f.name not in _INDEX_FIELDS | {"merchant", "created_at", "image_file"}
 ]
 
 
@@ -149,9 +157,12 @@ def product_delete(*, merchant: Any, product: Product) -> None:
         raise NotFoundError("Product not found.")
     product_id = product.id
     with atomic():
-        product.delete()
+        files = list(ProductImage.objects.for_merchant(merchant).filter(product=product).values_list("file", flat=True))
+        product.delete()  # cascades to its ProductImage rows
         emit(merchant=merchant, event_type=PRODUCT_REMOVED, payload=products_payload([product_id]))
         _bump(merchant)
+        if files:
+            on_commit(lambda: _delete_files(files))
 
 
 def products_upsert_batch(
@@ -281,3 +292,72 @@ def synonym_group_delete(*, merchant: Any, synonym: Synonym) -> None:
     with atomic():
         synonym.delete()
         _bump(merchant)
+
+
+def _delete_files(names: list[str]) -> None:
+    """Best effort after commit: a file that cannot be removed is only an orphan in storage, never lost data."""
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except Exception:  # storage outage: log and move on, the row is already gone
+            logger.warning("could not delete stored image %s", name, exc_info=True)
+
+
+def product_image_add(*, merchant: Any, product: Product, upload: Any) -> ProductImage:
+    """Validate an uploaded image by its content (catalog.images.inspect_image), store it in the default storage
+    (filesystem or S3) under a generated name, and record it. The first image becomes the product's card image
+    unless the product has image URLs. A failed database write removes the stored file again."""
+    if product.merchant_id != merchant.pk:
+        raise NotFoundError("Product not found.")
+    limit = int(getattr(settings, "CATALOG_IMAGES_PER_PRODUCT", 10))
+    if ProductImage.objects.for_merchant(merchant).filter(product=product).count() >= limit:
+        raise ImageUploadError(
+            f"A product can have at most {limit} uploaded images; delete one first.",
+            code="too_many_images",
+            status_code=409,
+        )
+    info = inspect_image(upload)
+    name = default_storage.save(f"catalog/products/{merchant.pk.hex}/{uuid.uuid4().hex}.{info.extension}", upload)
+    try:
+        with atomic():
+            if not Product.objects.for_merchant(merchant).filter(id=product.id).exists():
+                raise NotFoundError("Product not found.")  # deleted while the file was being stored
+            image = ProductImage.objects.create(
+                merchant=merchant,
+                product=product,
+                file=name,
+                content_type=info.content_type,
+                size_bytes=info.size_bytes,
+                width=info.width,
+                height=info.height,
+            )
+            # Only when the product has no uploaded card image yet: concurrent uploads cannot overwrite each other.
+            if Product.objects.for_merchant(merchant).filter(id=product.id, image_file="").update(image_file=name):
+                product.image_file = name
+    except IntegrityError as exc:  # the product row vanished before commit (foreign keys checked at commit)
+        _delete_files([name])
+        raise NotFoundError("Product not found.") from exc
+    except BaseException:
+        _delete_files([name])
+        raise
+    return image
+
+
+def product_image_delete(*, merchant: Any, product: Product, image_id: Any) -> None:
+    """Delete one uploaded image (row now, file after commit); the next one becomes the card image."""
+    if product.merchant_id != merchant.pk:
+        raise NotFoundError("Product not found.")
+    try:
+        image = ProductImage.objects.for_merchant(merchant).get(product=product, id=image_id)
+    except (ProductImage.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise NotFoundError("Image not found.") from exc
+    name = image.file.name
+    with atomic():
+        image.delete()
+        following = (
+            ProductImage.objects.for_merchant(merchant).filter(product=product).values_list("file", flat=True).first()
+        )
+        scoped = Product.objects.for_merchant(merchant).filter(id=product.id, image_file=name)
+        if scoped.update(image_file=following or ""):
+            product.image_file = following or ""
+        on_commit(lambda: _delete_files([name]))

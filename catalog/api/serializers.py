@@ -3,7 +3,8 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from catalog.choices import ProductStatus
-from catalog.models import Category, ImportJob, Product, Synonym
+from catalog.models import Category, ImportJob, Product, ProductImage, Synonym
+from catalog.models.products import absolute_media_url
 
 
 class CategoryOutput(serializers.ModelSerializer):
@@ -22,9 +23,33 @@ class CategoryInput(serializers.Serializer):
     position = serializers.IntegerField(min_value=0, required=False)
 
 
+def _absolute(serializer: serializers.Serializer, url: str) -> str:
+    """The request's own host when there is one (API clients), else KALEEM_PUBLIC_URL; S3 URLs are already absolute."""
+    request = serializer.context.get("request")
+    if request is not None and url.startswith("/"):
+        return request.build_absolute_uri(url)
+    return absolute_media_url(url)
+
+
+class ProductImageOutput(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProductImage
+        fields = ["id", "url", "content_type", "size_bytes", "width", "height", "created_at"]
+
+    def get_url(self, image: ProductImage) -> str:
+        return _absolute(self, image.file.url)
+
+
+class ProductImageInput(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)
+
+
 class ProductOutput(serializers.ModelSerializer):
     category = serializers.UUIDField(source="category_id", allow_null=True)
-    image_url = serializers.CharField(read_only=True)
+    image_url = serializers.SerializerMethodField(help_text="Card image: the first image URL, else the first upload.")
+    uploaded_images = ProductImageOutput(many=True, read_only=True)
     effective_price = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
 
     class Meta:
@@ -47,6 +72,7 @@ class ProductOutput(serializers.ModelSerializer):
             "attributes",
             "tags",
             "images",
+            "uploaded_images",
             "image_url",
             "source",
             "external_id",
@@ -56,6 +82,11 @@ class ProductOutput(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+    def get_image_url(self, product: Product) -> str:
+        if product.images:
+            return str(product.images[0])
+        return _absolute(self, product.image_file.url) if product.image_file else ""
 
 
 class ProductInput(serializers.Serializer):

@@ -14,6 +14,14 @@ urlpatterns = [
     path(
         "catalog/products/<uuid:product_id>/similar", views.ProductSimilarView.as_view(), name="catalog-product-similar"
     ),
+    path(
+        "catalog/products/<uuid:product_id>/images", views.ProductImageListView.as_view(), name="catalog-product-images"
+    ),
+    path(
+        "catalog/products/<uuid:product_id>/images/<uuid:image_id>",
+        views.ProductImageDetailView.as_view(),
+        name="catalog-product-image-detail",
+    ),
     path("catalog/search", views.SearchView.as_view(), name="catalog-search"),
     path("catalog/imports", views.ImportListView.as_view(), name="catalog-imports"),
     path("catalog/imports/<uuid:job_id>", views.ImportDetailView.as_view(), name="catalog-import-detail"),

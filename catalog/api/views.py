@@ -2,8 +2,10 @@
 
 import csv
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -69,6 +71,16 @@ class CategoryDetailView(TenantAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def _product_out(request: Request, product: Any) -> dict:
+    return s.ProductOutput(product, context={"request": request}).data
+
+
+def _hits_out(request: Request, items: list) -> list[dict]:
+    prefetch_related_objects([p for p, _ in items], "uploaded_images")  # one query, not one per hit
+    context = {"request": request}
+    return [{"score": score, "product": s.ProductOutput(p, context=context).data} for p, score in items]
+
+
 def _product_values(merchant: Any, validated: dict) -> dict:
     values = dict(validated)
     if "category" in values:
@@ -101,7 +113,12 @@ class ProductListView(TenantAPIView):
             from rest_framework.exceptions import ValidationError
 
             raise ValidationError(filterset.errors)
-        return paginated_response(view=self, request=request, queryset=filterset.qs, serializer_class=s.ProductOutput)
+        return paginated_response(
+            view=self,
+            request=request,
+            queryset=filterset.qs.prefetch_related("uploaded_images"),
+            serializer_class=partial(s.ProductOutput, context={"request": request}),
+        )
 
     @extend_schema(request=s.ProductInput, responses={201: s.ProductOutput}, tags=["catalog"])
     def post(self, request: Request) -> Response:
@@ -110,13 +127,13 @@ class ProductListView(TenantAPIView):
         product = services.product_create(
             merchant=self.merchant, data=_product_values(self.merchant, data.validated_data)
         )
-        return Response(s.ProductOutput(product).data, status=status.HTTP_201_CREATED)
+        return Response(_product_out(request, product), status=status.HTTP_201_CREATED)
 
 
 class ProductDetailView(TenantAPIView):
     @extend_schema(responses={200: s.ProductOutput}, tags=["catalog"])
     def get(self, request: Request, product_id: str) -> Response:
-        return Response(s.ProductOutput(selectors.product_get(merchant=self.merchant, product_id=product_id)).data)
+        return Response(_product_out(request, selectors.product_get(merchant=self.merchant, product_id=product_id)))
 
     @extend_schema(request=s.ProductInput, responses={200: s.ProductOutput}, tags=["catalog"])
     def patch(self, request: Request, product_id: str) -> Response:
@@ -126,7 +143,7 @@ class ProductDetailView(TenantAPIView):
         product = services.product_update(
             merchant=self.merchant, product=product, data=_product_values(self.merchant, data.validated_data)
         )
-        return Response(s.ProductOutput(product).data)
+        return Response(_product_out(request, product))
 
     @extend_schema(responses={204: None}, tags=["catalog"])
     def delete(self, request: Request, product_id: str) -> Response:
@@ -139,7 +156,7 @@ class ProductArchiveView(TenantAPIView):
     @extend_schema(request=None, responses={200: s.ProductOutput}, tags=["catalog"])
     def post(self, request: Request, product_id: str) -> Response:
         product = selectors.product_get(merchant=self.merchant, product_id=product_id)
-        return Response(s.ProductOutput(services.product_archive(merchant=self.merchant, product=product)).data)
+        return Response(_product_out(request, services.product_archive(merchant=self.merchant, product=product)))
 
 
 class ProductSimilarView(TenantAPIView):
@@ -150,7 +167,7 @@ class ProductSimilarView(TenantAPIView):
         items = selectors.product_similar(
             merchant=self.merchant, product_id=product_id, limit=query.validated_data["limit"]
         )
-        return Response({"results": [{"score": score, "product": s.ProductOutput(p).data} for p, score in items]})
+        return Response({"results": _hits_out(request, items)})
 
 
 class SearchView(TenantAPIView):
@@ -170,9 +187,39 @@ class SearchView(TenantAPIView):
                 "truncated": result.truncated,
                 "applied_filters": result.applied_filters,
                 "relaxed_filters": result.relaxed_filters,
-                "results": [{"score": score, "product": s.ProductOutput(p).data} for p, score in result.items],
+                "results": _hits_out(request, result.items),
             }
         )
+
+
+class ProductImageListView(TenantAPIView):
+    """Image files of a product: multipart upload (validated by content), list."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses={200: s.ProductImageOutput(many=True)}, tags=["catalog"])
+    def get(self, request: Request, product_id: str) -> Response:
+        product = selectors.product_get(merchant=self.merchant, product_id=product_id)
+        images = selectors.product_images(merchant=self.merchant, product=product)
+        return Response({"results": s.ProductImageOutput(images, many=True, context={"request": request}).data})
+
+    @extend_schema(
+        request={"multipart/form-data": s.ProductImageInput}, responses={201: s.ProductImageOutput}, tags=["catalog"]
+    )
+    def post(self, request: Request, product_id: str) -> Response:
+        product = selectors.product_get(merchant=self.merchant, product_id=product_id)
+        data = s.ProductImageInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        image = services.product_image_add(merchant=self.merchant, product=product, upload=data.validated_data["file"])
+        return Response(s.ProductImageOutput(image, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class ProductImageDetailView(TenantAPIView):
+    @extend_schema(responses={204: None}, tags=["catalog"])
+    def delete(self, request: Request, product_id: str, image_id: str) -> Response:
+        product = selectors.product_get(merchant=self.merchant, product_id=product_id)
+        services.product_image_delete(merchant=self.merchant, product=product, image_id=image_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ImportListView(TenantAPIView):

@@ -34,3 +34,25 @@ register_tenant_endpoint("catalog-category-detail", "PATCH", C, _category, body=
 register_tenant_endpoint("catalog-category-detail", "DELETE", C, _category)
 register_tenant_endpoint("catalog-import-detail", "GET", "/api/v1/catalog/imports/{id}", _import_job)
 register_tenant_endpoint("catalog-synonym-detail", "DELETE", "/api/v1/catalog/synonyms/{id}", _synonym)
+
+
+def _product_image(merchant):
+    """An uploaded image of `merchant`'s product; the id slot carries "<product id>/images/<image id>"."""
+    from catalog.models import ProductImage
+
+    product = ProductFactory(merchant=merchant)
+    image = ProductImage.objects.create(
+        merchant=merchant,
+        product=product,
+        file="catalog/products/x.jpg",
+        content_type="image/jpeg",
+        size_bytes=1,
+        width=1,
+        height=1,
+    )
+    return f"{product.pk}/images/{image.pk}"
+
+
+register_tenant_endpoint("catalog-product-images", "GET", P + "/images", _product)
+register_tenant_endpoint("catalog-product-images", "POST", P + "/images", _product)
+register_tenant_endpoint("catalog-product-image-detail", "DELETE", P, _product_image)

@@ -192,6 +192,10 @@ SEARCH_DENSE_MIN_SCORE = env.float("SEARCH_DENSE_MIN_SCORE", default=0.2)  # cos
 SEARCH_MAX_QUERY_CHARS = env.int("SEARCH_MAX_QUERY_CHARS", default=512)
 CATALOG_IMPORT_MAX_BYTES = env.int("CATALOG_IMPORT_MAX_BYTES", default=20 * 1_048_576)
 CATALOG_IMPORT_MAX_ROWS = env.int("CATALOG_IMPORT_MAX_ROWS", default=50_000)
+# Uploaded product images (POST /api/v1/catalog/products/{id}/images): JPEG/PNG/WebP/GIF, checked by content.
+CATALOG_IMAGE_MAX_BYTES = env.int("CATALOG_IMAGE_MAX_BYTES", default=5 * 1_048_576)
+CATALOG_IMAGE_MAX_PIXELS = env.int("CATALOG_IMAGE_MAX_PIXELS", default=40_000_000)
+CATALOG_IMAGES_PER_PRODUCT = env.int("CATALOG_IMAGES_PER_PRODUCT", default=10)
 LLM_BASE_URL = env("LLM_BASE_URL", default="")
 LLM_MODEL = env("LLM_MODEL", default="")
 LLM_API_KEY = env("LLM_API_KEY", default="")
