@@ -31,6 +31,7 @@ ALLOWED_LATIN = {
     "botfather",
     "meta",
     "n8n",
+    "openai",
     "pdf",
     "word",
     "markdown",
@@ -223,6 +224,15 @@ def _populated_store() -> tuple[Merchant, str]:
     knowledge_services.faq_create(
         merchant=merchant, question="ما هي أوقات العمل؟", answer="من 9 صباحاً حتى 9 مساءً.", language="ar"
     )
+    from integrations.models import SyncJob
+    from integrations.services import connection_upsert
+
+    salla = connection_upsert(
+        merchant=merchant, platform="salla", credentials={"access_token": "t", "webhook_secret": "s"}
+    )
+    SyncJob.objects.create(
+        merchant=merchant, connection=salla, state="running", total=1200, processed=480, created_count=480, pages=8
+    )
     return merchant, owner.email
 
 
@@ -237,6 +247,9 @@ MAIN_PAGES = [
     ("team", "/dashboard/settings/team/"),
     ("channels", "/dashboard/settings/channels/"),
     ("automations", "/dashboard/settings/automations/"),
+    ("platforms", "/dashboard/settings/platforms/"),
+    ("ai", "/dashboard/settings/ai/"),
+    ("product", "/dashboard/catalog/products/new/"),
     ("tokens", "/dashboard/settings/tokens/"),
     ("audit", "/dashboard/settings/audit/"),
 ]
