@@ -1,6 +1,10 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from conversations import services
 from conversations.models import AnswerGap, Contact, ContactIdentity, Conversation, Lead, LlmUsage, Message
+from kaleem.admin import MerchantScopedAdmin, ReadOnlyAdminMixin
 
 
 class MessageInline(admin.TabularInline):
@@ -60,9 +64,31 @@ class AnswerGapAdmin(admin.ModelAdmin):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
-    list_display = ("id", "merchant", "status", "created_at")
+class LeadAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
+    """Leads are created by the assistant (conversations.services.lead_capture); staff follow them up
+    with the actions (conversations.services.lead_set_status), never by rewriting what the customer gave."""
+
+    list_display = ("id", "name", "phone", "status", "language", "source", "created_at")
+    list_filter = ("status", "source", "language")
     raw_id_fields = ("merchant", "contact", "conversation")
+    actions = ("mark_contacted", "mark_won", "mark_lost")
+
+    def _move(self, request: HttpRequest, queryset: QuerySet, status: str) -> None:
+        for lead in queryset.select_related("merchant"):
+            services.lead_set_status(merchant=lead.merchant, actor=request.user, lead=lead, status=status)
+        self.message_user(request, f"{queryset.count()} lead(s) marked {status}.")
+
+    @admin.action(description="Mark contacted")
+    def mark_contacted(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._move(request, queryset, Lead.Status.CONTACTED)
+
+    @admin.action(description="Mark won")
+    def mark_won(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._move(request, queryset, Lead.Status.WON)
+
+    @admin.action(description="Mark lost")
+    def mark_lost(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._move(request, queryset, Lead.Status.LOST)
 
 
 @admin.register(LlmUsage)

@@ -7,7 +7,7 @@ import numpy as np
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from conversations.models import AnswerGap, Conversation, Message
+from conversations.models import AnswerGap, Conversation, Lead, Message
 from kaleem.core.errors import NotFoundError
 
 
@@ -135,3 +135,19 @@ def assistant_kpis(*, merchant: Any, days: int = 30) -> dict[str, Any]:
         "handoff_rate": round(conversations.filter(~Q(handoff_reason="")).count() / max(conversations.count(), 1), 4),
         "per_intent": per_intent,
     }
+
+
+def lead_list(*, merchant: Any, status: str | None = None, conversation_id: Any = None) -> QuerySet[Lead]:
+    qs = Lead.objects.for_merchant(merchant)
+    if status:
+        qs = qs.filter(status=status)
+    if conversation_id:
+        qs = qs.filter(conversation_id=conversation_id)
+    return qs.order_by("-created_at", "-id")
+
+
+def lead_get(*, merchant: Any, lead_id: Any) -> Lead:
+    lead = Lead.objects.for_merchant(merchant).filter(id=lead_id).first()
+    if lead is None:
+        raise NotFoundError("Lead not found.")
+    return lead

@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from conversations.contact_index import contact_name_index_update
-from conversations.models import AnswerGap, Contact, ContactIdentity, Conversation, Message
+from conversations.models import AnswerGap, Contact, ContactIdentity, Conversation, Lead, Message
 from kaleem import metrics
 from kaleem.core.errors import ApplicationError, ConflictError, NotFoundError
 from kaleem.db import atomic, on_commit
@@ -622,3 +622,92 @@ def contact_delete(*, merchant: Any, actor: Any, contact_id: Any) -> None:
 
         audit(merchant=merchant, actor=actor, action="contact.deleted", target=contact)
         contact.delete()
+
+
+# --- leads ----------------------------------------------------------------------------------------
+
+LEAD_CREATED = "lead.created"
+
+
+def lead_event_payload(lead: Lead) -> dict[str, Any]:
+    """No PII in events (outbox rows are not encrypted): receivers fetch name and phone from
+    GET /api/v1/leads/<lead_id>."""
+    return {
+        "version": 1,
+        "lead_id": str(lead.pk),
+        "status": lead.status,
+        "source": lead.source,
+        "language": lead.language,
+        "interest": lead.interest,
+        "contact_id": str(lead.contact_id) if lead.contact_id else None,
+        "conversation_id": str(lead.conversation_id) if lead.conversation_id else None,
+    }
+
+
+def lead_capture(
+    *,
+    merchant: Any,
+    name: str,
+    phone: str,
+    language: str = "",
+    interest: str = "",
+    contact_id: Any = None,
+    conversation_id: Any = None,
+    source: str = "chat",
+    idempotency_key: str | None = None,
+) -> tuple[Lead, bool]:
+    """Record a customer's request to be contacted and emit `lead.created` in the same transaction.
+    Returns (lead, created): the same idempotency key (the assistant passes "turn:<message id>") gives
+    the first lead back, also when two workers run the turn at once (unique (merchant, key))."""
+    from catalog.commerce_services import normalize_saudi_phone
+
+    name = clean_text(name)[:120]
+    normalized = normalize_saudi_phone(phone or "")
+    fields: dict[str, list[str]] = {}
+    if len(name) < 2:
+        fields["name"] = ["Enter the customer's name."]
+    if normalized is None:
+        fields["phone"] = ["Enter a Saudi mobile number such as 05XXXXXXXX or +9665XXXXXXXX."]
+    if fields:
+        raise ApplicationError("Invalid lead details.", code="invalid", fields=fields)
+
+    def existing() -> Lead | None:
+        if not idempotency_key:
+            return None
+        return Lead.objects.for_merchant(merchant).filter(idempotency_key=idempotency_key).first()
+
+    found = existing()
+    if found is not None:
+        return found, False
+    try:
+        with atomic():
+            lead = Lead.objects.create(
+                merchant=merchant,
+                name=name,
+                phone=normalized,
+                language=(language or "")[:2],
+                interest=clean_text(interest)[:500],
+                contact_id=contact_id,
+                conversation_id=conversation_id,
+                source=source,
+                idempotency_key=idempotency_key or None,
+            )
+            emit(merchant=merchant, event_type=LEAD_CREATED, payload=lead_event_payload(lead))
+    except IntegrityError:
+        found = existing()
+        if found is None:
+            raise
+        return found, False
+    return lead, True
+
+
+def lead_set_status(*, merchant: Any, actor: Any, lead: Lead, status: str) -> Lead:
+    """Agents move a lead along new → contacted → won / lost (any order: it is a follow-up note)."""
+    if lead.merchant_id != merchant.pk:
+        raise NotFoundError("Lead not found.")
+    if status not in Lead.Status.values:
+        raise ApplicationError("Unknown lead status.", code="invalid", fields={"status": ["Invalid choice."]})
+    if lead.status != status:
+        Lead.objects.filter(id=lead.pk, merchant_id=merchant.pk).update(status=status, updated_at=timezone.now())
+        lead.status = status
+    return lead

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Lead, Message
 
 
 class ContactOutput(serializers.Serializer):
@@ -138,3 +138,42 @@ class AnswerGapGroupOutput(serializers.Serializer):
 class AnswerGapsOutput(serializers.Serializer):
     results = AnswerGapGroupOutput(many=True)
     kpis = serializers.DictField()
+
+
+class LeadOutput(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+    phone = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "status",
+            "name",
+            "phone",
+            "language",
+            "source",
+            "interest",
+            "contact_id",
+            "conversation_id",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_name(self, obj: Lead) -> str:
+        return obj.name
+
+    def get_phone(self, obj: Lead) -> str:
+        """Viewers see that a number exists, agents and up see it (as for contacts)."""
+        if self.context.get("can_see_pii", False):
+            return obj.phone
+        return "•••" if obj.phone else ""
+
+
+class LeadFilterInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Lead.Status.choices, required=False)
+    conversation_id = serializers.UUIDField(required=False)
+
+
+class LeadUpdateInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Lead.Status.choices)

@@ -15,6 +15,8 @@ urlpatterns = [
     path("conversations/<uuid:conversation_id>/assign", views.AssignView.as_view(), name="conversation-assign"),
     path("conversations/<uuid:conversation_id>/close", views.CloseView.as_view(), name="conversation-close"),
     path("conversations/<uuid:conversation_id>/note", views.NoteView.as_view(), name="conversation-note"),
+    path("leads", views.LeadListView.as_view(), name="lead-list"),
+    path("leads/<uuid:lead_id>", views.LeadDetailView.as_view(), name="lead-detail"),
     path("assistant/simulate", views.SimulateView.as_view(), name="assistant-simulate"),
     path("analytics/answer-gaps", views.AnswerGapsView.as_view(), name="analytics-answer-gaps"),
 ]

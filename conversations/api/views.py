@@ -198,3 +198,40 @@ class AnswerGapsView(TenantAPIView):
         params.is_valid(raise_exception=True)
         groups = selectors.answer_gap_groups(merchant=self.merchant, **params.validated_data)
         return Response({"results": groups, "kpis": selectors.assistant_kpis(merchant=self.merchant)})
+
+
+class LeadListView(TenantAPIView):
+    read_role = Role.VIEWER
+
+    @extend_schema(parameters=[s.LeadFilterInput], responses=s.LeadOutput(many=True), tags=["leads"])
+    def get(self, request: Request) -> Response:
+        params = s.LeadFilterInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        qs = selectors.lead_list(
+            merchant=self.merchant,
+            status=params.validated_data.get("status"),
+            conversation_id=params.validated_data.get("conversation_id"),
+        )
+        paginator = ThreadPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(s.LeadOutput(page, many=True, context=_context(request)).data)
+
+
+class LeadDetailView(TenantAPIView):
+    read_role = Role.VIEWER
+    write_role = Role.AGENT
+
+    @extend_schema(responses=s.LeadOutput, tags=["leads"])
+    def get(self, request: Request, lead_id: str) -> Response:
+        lead = selectors.lead_get(merchant=self.merchant, lead_id=lead_id)
+        return Response(s.LeadOutput(lead, context=_context(request)).data)
+
+    @extend_schema(request=s.LeadUpdateInput, responses=s.LeadOutput, tags=["leads"])
+    def patch(self, request: Request, lead_id: str) -> Response:
+        lead = selectors.lead_get(merchant=self.merchant, lead_id=lead_id)
+        data = s.LeadUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        lead = services.lead_set_status(
+            merchant=self.merchant, actor=request.user, lead=lead, status=data.validated_data["status"]
+        )
+        return Response(s.LeadOutput(lead, context=_context(request)).data)

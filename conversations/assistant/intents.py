@@ -27,6 +27,7 @@ INTENTS = (
     "greeting",
     "thanks",
     "human_request",
+    "lead_request",
     "other",
 )
 FAQ_MATCH_MIN = 0.4
@@ -63,6 +64,29 @@ HUMAN_RX = _rx(
     r"\b(agent|human|representative|real person|operator|someone real)\b",
     r"(talk|speak|chat) (to|with) (a |an |the )?(person|someone|somebody|staff|support|manager)",
     r"customer (service|support)",
+)
+# "Call me / contact me later" — a callback request: the assistant takes a name and number (a lead)
+# instead of handing the chat to an agent now. Asking for the support team / an agent by name stays a
+# hand-off (LEAD_NOT_RX), so "ابي احد من الدعم يكلمني" is still human_request.
+LEAD_RX = _rx(
+    r"(^|\s)(كلموني|كلمني)(\s|$)",
+    r"(^|\s)(اتصلوا|اتصلو|اتصل|تتصلون|تتصلوا|تتصل|دقوا|دقو) (علي|بي|عليا|فيني)(\s|$)",
+    r"(^|\s)(تواصلوا|تواصلو|تتواصلون|تتواصلوا|ترجعون|ارجعوا|ارجعو) ?(معي|معاي|لي|علي)",
+    r"(احد|حد|شخص)? ?(يتواصل معي|يتواصل معاي|يتصل علي|يتصل بي|يتصل فيني|يرجع لي|يكلمني على (الجوال|رقمي|الرقم))",
+    r"(اترك|اعطيكم|بعطيكم|خذوا|خذو|هذا|سجلوا|سجلو) ?(لكم )?رقمي",
+    r"\b(call|ring|phone) me\b",
+    r"\bcall ?back\b",
+    r"\b(contact|reach|text) me\b",
+    r"\b(get|getting|be) (back )?in touch with me\b",
+    r"\breach out to me\b",
+    r"\b(have|get) (someone|somebody|sb) (to )?(call|contact|reach)\b",
+    r"\bleave (you )?my (number|phone|contact|details)\b",
+)
+LEAD_NOT_RX = _rx(
+    r"موظف|الدعم|خدمه العملاء|الفريق|مسؤول|مدير|الحين|هنا|بالشات|بالمحادثه",
+    r"\b(agent|human|representative|operator|support|customer service|staff|manager|now|here|in (the )?chat)\b",
+    r"\b(how|can i|how do i|how can i) (call|contact|reach) (you|the store)\b",
+    r"(كيف|وين) (اتصل|اتواصل|اكلم)",
 )
 BOT_BACK_RX = _rx(r"(رجع|ارجع|ابي|ابغى) (ال)?(بوت|مساعد)", r"\b(back to (the )?bot|bot please|talk to the bot)\b")
 GREETING_RX = re.compile(
@@ -371,6 +395,8 @@ def classify(
         return IntentResult("other", 0.0, "rule", {})
     if INJECTION_RX.search(text):
         return IntentResult("other", 0.99, "rule", {}, injection=True)
+    if LEAD_RX.search(text) and not LEAD_NOT_RX.search(text):
+        return IntentResult("lead_request", 0.96, "rule", {})
     if HUMAN_RX.search(text):
         return IntentResult("human_request", 0.97, "rule", {})
     if GREETING_RX.match(text):

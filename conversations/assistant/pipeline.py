@@ -17,6 +17,7 @@ from django.conf import settings
 from conversations.assistant import replies
 from conversations.assistant.intents import IntentResult, classify, wants_bot_back
 from conversations.assistant.language import Analysis, analyse, tokenize
+from conversations.assistant.leads import lead_answer, lead_pending, lead_start
 from conversations.services import Reply
 from kaleem import metrics
 
@@ -284,6 +285,19 @@ def _dispatch(
         if outcome.get("handled", True) and outcome.get("text"):
             return make("checkout", 0.95, outcome["text"], outcome.get("elements", []), intent_source="context")
 
+    # A lead dialogue in progress (we asked for the name or the number of a customer to call back).
+    if lead_pending(state):
+        lead = lead_answer(
+            merchant=merchant,
+            state=state,
+            text=analysis.raw,
+            language=language,
+            store_name=_store_name(merchant),
+            **context,
+        )
+        if lead is not None:
+            return make("lead_request", 0.95, lead["text"], lead["elements"], intent_source="context")
+
     # A pending question from the previous turn (we asked for the order's phone, or its number).
     if state.get("pending") == "order_phone":
         number = state.pop("order_number", "")
@@ -346,6 +360,9 @@ def _dispatch(
             gap_reason="human_request",
             intent_source=intent.source,
         )
+    if name == "lead_request":
+        started = lead_start(state=state, text=analysis.raw, language=language)
+        return make(name, confidence, started["text"], started["elements"], intent_source=intent.source)
     if name == "greeting":
         return make(
             name,

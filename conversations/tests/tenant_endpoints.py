@@ -23,3 +23,12 @@ register_tenant_endpoint("conversation-release", "POST", BASE + "/release", _con
 register_tenant_endpoint("conversation-assign", "POST", BASE + "/assign", _conversation, body={"assignee_id": None})
 register_tenant_endpoint("conversation-close", "POST", BASE + "/close", _conversation)
 register_tenant_endpoint("conversation-note", "POST", BASE + "/note", _conversation, body={"text": "note"})
+
+
+def _lead(merchant):  # noqa: ANN001, ANN202
+    lead, _created = services.lead_capture(merchant=merchant, name="Other Customer", phone="0551234567")
+    return lead.pk
+
+
+register_tenant_endpoint("lead-detail", "GET", "/api/v1/leads/{id}", _lead)
+register_tenant_endpoint("lead-detail", "PATCH", "/api/v1/leads/{id}", _lead, body={"status": "won"})
