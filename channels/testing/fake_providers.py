@@ -4,6 +4,7 @@ Graph, Messenger/Instagram Graph): documented success and error bodies, and can 
 
     fake = FakeProviders().start()
     fake.fail_next(429, retry_after=1)       # next send answers 429
+    fake.accept_then_hang_next(120)          # next send is accepted (recorded), its answer never comes
     fake.sends                               # accepted sends, in order
 """
 
@@ -47,6 +48,7 @@ class FakeProviders:
         self.calls: list[tuple[str, str]] = []  # every request (method, path), including failures
         self.script: list[Scripted] = []
         self.media_hang = 0.0
+        self.accept_hang: list[float] = []  # sends accepted, then answered only after this delay
         self.valid_tokens = valid_tokens  # None = accept any token
         self.templates: list[dict[str, Any]] = []
         self.webhooks_set: list[dict[str, Any]] = []
@@ -97,12 +99,25 @@ class FakeProviders:
         with self.lock:
             self.script.extend(Scripted(200, None, seconds) for _ in range(times))
 
+    def accept_then_hang_next(self, seconds: float, *, times: int = 1) -> None:
+        """The provider accepts the next send(s) (the customer gets it) but the HTTP answer is late:
+        what a worker killed mid-call, or a timeout after acceptance, looks like to us."""
+        with self.lock:
+            self.accept_hang.extend([seconds] * times)
+
     def reset(self) -> None:
         with self.lock:
             self.sends.clear()
             self.calls.clear()
             self.script.clear()
+            self.accept_hang.clear()
             self.media_hang = 0.0
+
+    def _hang_after_accept(self) -> None:
+        with self.lock:
+            delay = self.accept_hang.pop(0) if self.accept_hang else 0.0
+        if delay:
+            time.sleep(delay)
 
     def sends_for(self, provider: str) -> list[Send]:
         with self.lock:
@@ -216,6 +231,7 @@ class FakeProviders:
             message_id = next(self._ids)
             with self.lock:
                 self.sends.append(Send("telegram", api_method, body, {}, at=time.time()))
+            self._hang_after_accept()
             result = {
                 "message_id": message_id,
                 "chat": {"id": body.get("chat_id"), "type": "private"},
@@ -267,6 +283,7 @@ class FakeProviders:
             message_id = next(self._ids)
             with self.lock:
                 self.sends.append(Send(provider, path, body, headers, query, at=time.time()))
+            self._hang_after_accept()
             if provider == "whatsapp":
                 return self._json(
                     req,
