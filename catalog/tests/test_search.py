@@ -241,3 +241,22 @@ def test_product_get_malformed_and_foreign_ids_are_not_found(owner, other_owner)
     for bad in ("not-a-uuid", None, 42, theirs.id):
         with pytest.raises(NotFoundError):
             product_get(merchant=merchant, product_id=bad)
+
+
+def test_embedding_text_drops_repeated_words_and_size_values():
+    from types import SimpleNamespace
+
+    from catalog.search.indexing import product_embedding_text
+
+    product = SimpleNamespace(
+        title_ar="حذاء رسمي أسود",
+        title_en="Black formal shoes",
+        attributes={"colour": "أسود", "size": ["40", "41", "42"], "المقاس": "XL", "material": "جلد"},
+        tags=["Formal", "men"],
+        description_ar="حذاء رسمي من الجلد الطبيعي",
+        description_en="Formal shoes, genuine leather.",
+    )
+    text = product_embedding_text(product, "أحذية Shoes")
+    assert text == "حذاء رسمي أسود | Black formal shoes | أحذية | جلد | men | من الجلد الطبيعي | genuine leather."
+    for size in ("40", "41", "42", "XL"):
+        assert size not in text.split()
