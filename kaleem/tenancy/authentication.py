@@ -171,6 +171,26 @@ def _family_revoked(family: str) -> bool:
     return RevokedTokenFamily.objects.filter(family=family).exists()
 
 
+_verified_tokens: dict[bytes, tuple[float, Any]] = {}
+_MAX_VERIFIED_TOKENS = 4096
+
+
+def _validated_token_cached(raw_token: bytes, validate: Any) -> Any:
+    """A token whose signature and claims this process already verified, until it expires.
+
+    Keyed by the token's exact bytes, so a forged or altered token never matches an entry; revocation
+    and membership are still checked on every request by the caller."""
+    now = time.time()
+    hit = _verified_tokens.get(raw_token)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    token = validate(raw_token)
+    if len(_verified_tokens) >= _MAX_VERIFIED_TOKENS:
+        _verified_tokens.clear()
+    _verified_tokens[raw_token] = (float(token.get("exp", now)), token)
+    return token
+
+
 class KaleemJWTAuthentication(JWTAuthentication):
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         header = self.get_header(request)
@@ -179,7 +199,7 @@ class KaleemJWTAuthentication(JWTAuthentication):
         raw_token = self.get_raw_token(header)
         if raw_token is None:
             return None
-        token = self.get_validated_token(raw_token)
+        token = _validated_token_cached(raw_token, self.get_validated_token)
         if token.get("token_type") != "access":
             raise InvalidToken("Token is not an access token.")
         if access_token_blacklisted(str(token.get("jti", ""))) or _family_revoked(str(token.get("fam", ""))):

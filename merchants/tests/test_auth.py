@@ -245,3 +245,25 @@ def test_deactivated_user_is_refused():
     assert client.get("/api/v1/auth/me").status_code == 401
     refresh = APIClient().post("/api/v1/auth/token/refresh", {"refresh": client.tokens["refresh"]}, format="json")
     assert refresh.status_code == 401
+
+
+def test_verified_token_memo_never_admits_forgeries_or_expired_tokens():
+    """Access tokens are verified once per process and remembered; a forged variant of a remembered
+    token and a remembered token past its expiry are still refused."""
+    import time
+
+    client, merchant, user = member_client("owner")
+    good = client.tokens["access"]
+    assert _bearer(good).get("/api/v1/merchants/current").status_code == 200
+    other = UserFactory()
+    forged = _forge(good, payload_update={"user_id": str(other.pk)})
+    assert _bearer(forged).get("/api/v1/merchants/current").status_code == 401
+
+    short = AccessToken(good)
+    short.set_exp(lifetime=timedelta(seconds=1))
+    raw = str(short)
+    assert _bearer(raw).get("/api/v1/merchants/current").status_code == 200
+    time.sleep(max(0.0, short["exp"] - time.time()) + 0.2)
+    r = _bearer(raw).get("/api/v1/merchants/current")
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "token_not_valid"
