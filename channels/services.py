@@ -385,40 +385,59 @@ def sender_events_process(*, channel_id: Any, sender_id: str) -> int:
             return 0
         processed = 0
         # quiet period 0: the assistant answers in this task, right after the sender's events are
-        # recorded (no assistant hop); otherwise record_inbound schedules it after the quiet period
+        # recorded (no assistant hop); otherwise record_inbound schedules it after the quiet period.
+        # Inline, a customer message's event is closed only after its turn: a worker killed in
+        # between leaves it PROCESSING, the sweep hands it back, and the still-unanswered message is
+        # answered then (the turn claims messages, so never twice; a reply already written is sent
+        # by its outbox event).
         inline = conf.inline_assistant()
-        answer: dict[Any, Any] = {}  # conversation id -> its latest recorded inbound message id
+        answer: dict[Any, Any] = {}  # conversation id -> its latest unanswered inbound message id
+        unfinished: list[tuple[WebhookEvent, uuid.UUID]] = []
         drained = False
-        while True:
-            stale = timezone.now() - timedelta(seconds=conf.processing_timeout())
-            batch = (
-                []
-                if drained
-                else list(
-                    WebhookEvent.objects.filter(channel_id=channel_id, sender_id=sender_id)
-                    .filter(
-                        Q(state=WebhookEvent.State.PENDING)
-                        | Q(state=WebhookEvent.State.PROCESSING, claimed_at__lt=stale)
+        try:
+            while True:
+                stale = timezone.now() - timedelta(seconds=conf.processing_timeout())
+                batch = (
+                    []
+                    if drained
+                    else list(
+                        WebhookEvent.objects.filter(channel_id=channel_id, sender_id=sender_id)
+                        .filter(
+                            Q(state=WebhookEvent.State.PENDING)
+                            | Q(state=WebhookEvent.State.PROCESSING, claimed_at__lt=stale)
+                        )
+                        .order_by("provider_timestamp", "received_at", "created_at")[:BATCH]
                     )
-                    .order_by("provider_timestamp", "received_at", "created_at")[:BATCH]
                 )
-            )
-            # a short batch was everything pending: an event arriving meanwhile has its own task,
-            # which waits for this lock (SenderBusy) and then processes it in order
-            drained = len(batch) < BATCH
-            if not batch:
-                for conversation_id, message_id in answer.items():
+                # a short batch was everything pending: an event arriving meanwhile has its own task,
+                # which waits for this lock (SenderBusy) and then processes it in order
+                drained = len(batch) < BATCH
+                if not batch:
+                    return processed
+                for event in batch:
+                    claim = _event_claim(event, stale)
+                    if claim is None:
+                        continue
+                    # raises EventRetry to stop this sender in order
+                    result = _event_process(channel, event, claim, schedule_turn=not inline, finish=not inline)
+                    processed += 1
+                    if not inline:
+                        continue
+                    if result is None:  # not a customer message: already closed
+                        continue
+                    message = result.message
+                    unfinished.append((event, claim))
+                    if message.assistant_claimed_at is None and (message.text or message.attachments):
+                        answer[result.conversation.id] = message.id
+        finally:
+            # the events recorded so far are answered and closed even when a later one must retry
+            for conversation_id, message_id in answer.items():
+                try:
                     assistant_turn_and_deliver(conversation_id=conversation_id, message_id=message_id, channel=channel)
-                return processed
-            for event in batch:
-                claim = _event_claim(event, stale)
-                if claim is None:
-                    continue
-                # raises EventRetry to stop this sender in order
-                result = _event_process(channel, event, claim, schedule_turn=not inline)
-                if result is not None and result.created and (result.message.text or result.message.attachments):
-                    answer[result.conversation.id] = result.message.id
-                processed += 1
+                except Exception:  # the message stays unanswered and visible in the inbox, as before
+                    logger.exception("assistant turn failed for conversation %s", conversation_id)
+            for event, claim in unfinished:
+                _event_finish(event, claim, WebhookEvent.State.DONE)
     finally:
         if cache.get(lock_key) == token:
             cache.delete(lock_key)
@@ -445,8 +464,11 @@ def _event_finish(event: WebhookEvent, token: uuid.UUID, state: str, error: str 
     )
 
 
-def _event_process(channel: Channel, event: WebhookEvent, token: uuid.UUID, *, schedule_turn: bool = True) -> Any:
-    """Apply one claimed event; returns the InboundResult of a customer message, else None."""
+def _event_process(
+    channel: Channel, event: WebhookEvent, token: uuid.UUID, *, schedule_turn: bool = True, finish: bool = True
+) -> Any:
+    """Apply one claimed event; returns the InboundResult of a customer message, else None.
+    `finish=False`: a customer message's event is left PROCESSING for the caller to close."""
     provider = provider_for(channel.kind)
     try:
         parsed = provider.parse(event.payload, event.event_type)
@@ -458,7 +480,8 @@ def _event_process(channel: Channel, event: WebhookEvent, token: uuid.UUID, *, s
             _event_finish(event, token, WebhookEvent.State.DONE)
             return
         result = _inbound_apply(channel, event, parsed, schedule_turn=schedule_turn)
-        _event_finish(event, token, WebhookEvent.State.DONE)
+        if finish:
+            _event_finish(event, token, WebhookEvent.State.DONE)
         return result
     except (ProviderError, OSError) as exc:
         attempts = event.attempts + 1

@@ -260,3 +260,48 @@ def test_whatsapp_agent_reply_after_24h_still_needs_a_template(fake, django_capt
     message.refresh_from_db()
     assert "outside_customer_service_window" in message.delivery_error
     assert json.dumps(message.delivery_error)  # a readable reason, not a provider error body
+
+
+def test_inline_turn_interrupted_before_answering_is_answered_by_the_sweep(
+    client, fake, settings, django_capture_on_commit_callbacks
+):
+    """Quiet period 0: the worker recorded the message and died before the assistant answered. The
+    event was left PROCESSING; once the claim is stale it is processed again and answered once."""
+    from channels.models import WebhookEvent
+    from channels.services import webhook_events_process
+    from channels.tests.conftest import wa_text
+
+    settings.ASSISTANT_QUIET_PERIOD_SECONDS = 0
+    settings.WEBHOOK_PROCESSING_TIMEOUT = 5
+    channel = make_channel("whatsapp", fake)
+    raw = meta_raw(wa_text(text="ما هي سياسة الإرجاع؟"))
+    with django_capture_on_commit_callbacks(execute=False):  # the processing task never ran
+        assert (
+            client.post(
+                f"/webhooks/whatsapp/{channel.public_key}",
+                data=raw,
+                content_type="application/json",
+                HTTP_X_HUB_SIGNATURE_256=meta_sign(raw),
+            ).status_code
+            == 200
+        )
+    event = WebhookEvent.objects.get(channel=channel)
+    # what the killed worker left: the message recorded (no turn scheduled), the event still claimed
+    record_inbound(
+        merchant=channel.merchant,
+        channel=channel,
+        external_id="966551234567",
+        text="ما هي سياسة الإرجاع؟",
+        provider_message_id=event.provider_event_id,
+        schedule_turn=False,
+    )
+    WebhookEvent.objects.filter(id=event.id).update(
+        state=WebhookEvent.State.PROCESSING, claimed_at=timezone.now() - timedelta(seconds=6), claim_token=uuid.uuid4()
+    )
+    assert webhook_events_process(event_ids=[str(event.id)]) == 1
+    assert len(fake.sends_for("whatsapp")) == 1
+    event.refresh_from_db()
+    assert event.state == WebhookEvent.State.DONE
+    assert Message.objects.filter(channel=channel, direction=Message.Direction.INBOUND).count() == 1
+    assert webhook_events_process(event_ids=[str(event.id)]) == 0  # nothing left: no second answer
+    assert len(fake.sends_for("whatsapp")) == 1
