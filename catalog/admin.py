@@ -6,9 +6,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from catalog.models import Category, ImportJob, Product, Synonym
+from catalog.models import Category, ImportJob, Product, ProductImage, Synonym
 from catalog.search.indexing import IndexingError, index_products
-from kaleem.admin import MerchantScopedAdmin
+from kaleem.admin import MerchantScopedAdmin, ReadOnlyAdminMixin
 
 
 @admin.register(Category)
@@ -16,6 +16,15 @@ class CategoryAdmin(MerchantScopedAdmin):
     list_display = ["slug", "name_ar", "name_en", "parent", "position"]
     search_fields = ["slug", "name_ar", "name_en"]
     raw_id_fields = ["merchant", "parent"]
+
+
+@admin.register(ProductImage)
+class ProductImageAdmin(ReadOnlyAdminMixin, MerchantScopedAdmin):
+    """Uploaded through the API (validated, stored, file deleted with the row), so staff only look."""
+
+    list_display = ["file", "product", "content_type", "size_bytes", "width", "height", "created_at"]
+    list_filter = ["content_type"]
+    raw_id_fields = ["merchant", "product"]
 
 
 @admin.register(Product)
