@@ -197,8 +197,11 @@ class OrderDetailView(DashboardPage):
         history = list(order.history.all())
         for h in history:
             h.to_label = ORDER_STATUS_LABELS.get(h.to_status, h.to_status)
+        from catalog.commerce_services import order_payment_url
+
         context.update(
             order=order,
+            payment_url=order_payment_url(order, self.merchant),
             items=list(order.items.all()),
             history=history,
             next_statuses=[(s, ORDER_STATUS_LABELS[s]) for s in NEXT_STATUSES.get(order.status, [])]

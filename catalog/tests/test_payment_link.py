@@ -186,3 +186,25 @@ def test_api_store_setting_and_order_payment_url(owner):
     assert listed == {order_id: expected, cod["id"]: None}
     assert client.patch("/api/v1/merchants/current", {"payment_link_template": ""}, format="json").status_code == 200
     assert client.get(f"/api/v1/orders/{order_id}").json()["payment_url"] is None  # turned off: no stale link
+
+
+@pytest.mark.django_db
+def test_dashboard_order_page_shows_the_payment_link_only_for_payment_link_orders():
+    from merchants.tests.dashboard_helpers import page_client
+
+    client, merchant, _user = page_client("viewer")
+    merchant.payment_link_template = TEMPLATE
+    merchant.save()
+    product = ProductFactory(merchant=merchant, price=Decimal("80"), stock=5)
+    linked, _ = commerce_services.order_create(
+        merchant=merchant,
+        lines=[{"product": product.pk, "quantity": 1}],
+        customer=CUSTOMER,
+        payment_method="payment_link",
+    )
+    cod, _ = commerce_services.order_create(
+        merchant=merchant, lines=[{"product": product.pk, "quantity": 1}], customer=CUSTOMER
+    )
+    page = client.get(f"/dashboard/orders/{linked.pk}/").content.decode()
+    assert "data-payment-url" in page and f"ref={linked.pk}" in page
+    assert "data-payment-url" not in client.get(f"/dashboard/orders/{cod.pk}/").content.decode()
