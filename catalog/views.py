@@ -19,6 +19,8 @@ from catalog.models import ImportJob
 from kaleem.tenancy.roles import Role
 from merchants.views import DashboardPage
 
+# Products a platform sync owns: an edit here lasts until the next webhook or nightly reconcile.
+SYNCED_SOURCES = {"shopify": gettext_lazy("Shopify"), "salla": gettext_lazy("Salla"), "zid": gettext_lazy("Zid")}
 # Service messages are English (API); the form shows these instead, in the user's language.
 PRODUCT_FIELD_ERRORS = {
     "sku": gettext_lazy("Another product of this store already uses this SKU."),
@@ -111,6 +113,7 @@ class ProductEditPage(DashboardPage):
         context = super().get_context_data(**kwargs)
         product = context.get("product")
         context["archived"] = bool(product and product.status == ProductStatus.ARCHIVED)
+        context["synced_from"] = SYNCED_SOURCES.get(product.source) if product else None
         return context
 
 

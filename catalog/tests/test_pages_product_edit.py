@@ -161,3 +161,17 @@ def test_product_list_and_form_query_counts(django_assert_max_num_queries):
     product = Product.objects.filter(merchant=merchant).first()
     with django_assert_max_num_queries(10):
         assert client.get(f"/dashboard/catalog/products/{product.pk}/").status_code == 200
+
+
+def test_synced_product_warns_that_the_platform_owns_it():
+    client, merchant, _user = page_client("admin")
+    synced = product_create(
+        merchant=merchant,
+        data={"sku": "SH-1", "title_en": "Synced", "price": 10, "source": "shopify", "external_id": "gid://1"},
+    )
+    manual = product_create(merchant=merchant, data={"sku": "M-1", "title_en": "Manual", "price": 10})
+    assert (
+        "next sync replaces changes made here"
+        in client.get(f"/dashboard/catalog/products/{synced.pk}/").content.decode()
+    )
+    assert "next sync" not in client.get(f"/dashboard/catalog/products/{manual.pk}/").content.decode()
