@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--reuse", default="", help="a SQLite file seeded by an earlier run: skip seeding")
-    parser.add_argument("--rebuild", action="store_true", help="rebuild the analytics roll-up even if present")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the analytics roll-up and the name index even if present")
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="kaleem-dash-bench-")
@@ -97,7 +97,7 @@ def prepare_derived(*, rebuild: bool) -> None:
 
     from conversations.models import AnalyticsDay, ContactNameToken
 
-    if not ContactNameToken.objects.exists():
+    if rebuild or not ContactNameToken.objects.exists():
         started_cpu = time.process_time()
         call_command("contact_name_index_rebuild")
         print(f"contact-name blind index backfilled: cpu {time.process_time() - started_cpu:.1f} s")

@@ -98,10 +98,30 @@ def _create(*, contact: Contact, digests: Iterable[str]) -> None:
 
 
 def contact_name_index_rebuild(*, merchant: Any = None, batch: int = 500) -> int:
-    """Backfill / re-key: recompute every contact's rows (all stores, or one). Returns contacts."""
+    """Backfill / re-key: recompute every contact's rows (all stores, or one), `batch` contacts per
+    transaction (one delete + one insert). Returns the number of contacts indexed."""
     contacts = Contact.objects.all() if merchant is None else Contact.objects.for_merchant(merchant)
-    done = 0
-    for contact in contacts.only("id", "merchant_id", "name").order_by("id").iterator(chunk_size=batch):
-        contact_name_index_update(contact=contact)
-        done += 1
-    return done
+    contacts = contacts.only("id", "merchant_id", "name").order_by("id")
+    done, last = 0, None
+    while True:
+        page = list((contacts.filter(id__gt=last) if last else contacts)[:batch])
+        if not page:
+            return done
+        _rebuild_batch(page)
+        done += len(page)
+        last = page[-1].pk
+
+
+def _rebuild_batch(contacts: list[Contact]) -> None:
+    rows = [
+        ContactNameToken(merchant_id=c.merchant_id, contact=c, digest=name_digest(merchant_id=c.merchant_id, token=t))
+        for c in contacts
+        for t in name_terms(c.name)
+    ]
+    try:
+        with atomic():
+            ContactNameToken.objects.filter(contact__in=[c.pk for c in contacts]).delete()
+            ContactNameToken.objects.bulk_create(rows, batch_size=1000)
+    except IntegrityError:  # a contact of this batch was re-indexed concurrently: go one by one
+        for contact in contacts:
+            contact_name_index_update(contact=contact)
