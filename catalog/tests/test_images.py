@@ -229,3 +229,48 @@ def test_roles_and_other_stores(owner, other_owner, media):
     own = ProductFactory(merchant=other_merchant)
     assert other_client.delete(f"{URL.format(own.id)}/{image['id']}").status_code == 404
     assert ProductImage.objects.filter(id=image["id"]).exists() and len(stored_files(media)) == 1
+
+
+@pytest.fixture
+def s3(settings):
+    """A local S3 endpoint (moto's server, the S3 protocol over HTTP) configured the way production sets S3_*."""
+    boto3 = pytest.importorskip("boto3")
+    moto_server = pytest.importorskip("moto.server")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    settings.AWS_STORAGE_BUCKET_NAME = "kaleem-media-test"
+    settings.AWS_S3_ENDPOINT_URL = endpoint
+    settings.AWS_ACCESS_KEY_ID = "test"
+    settings.AWS_SECRET_ACCESS_KEY = "test"  # noqa: S105 - moto accepts any key
+    settings.AWS_S3_REGION_NAME = "us-east-1"
+    settings.AWS_QUERYSTRING_AUTH = True
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "storages.backends.s3.S3Storage"}}
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    )
+    client.create_bucket(Bucket="kaleem-media-test")
+    yield client, endpoint
+    server.stop()
+
+
+def test_images_go_to_s3_when_configured(owner, media, s3, django_capture_on_commit_callbacks):
+    import httpx
+
+    client, merchant, _ = owner
+    s3_client, endpoint = s3
+    product = ProductFactory(merchant=merchant, images=[])
+    data = image_bytes("WEBP")
+    res = upload(client, product.id, data, name="x.webp", content_type="image/webp")
+    assert res.status_code == 201, res.json()
+    url = res.json()["url"]
+    assert url.startswith(f"{endpoint}/kaleem-media-test/catalog/products/") and "Signature" in url
+    assert httpx.get(url).content == data  # the URL the API hands out serves the image
+    keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket="kaleem-media-test").get("Contents", [])]
+    assert len(keys) == 1 and keys[0].endswith(".webp") and stored_files(media) == []
+    card = product_card(Product.objects.get(id=product.id), "ar")
+    assert card["image_url"].startswith(f"{endpoint}/kaleem-media-test/{keys[0]}")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.delete(f"{URL.format(product.id)}/{res.json()['id']}").status_code == 204
+    assert s3_client.list_objects_v2(Bucket="kaleem-media-test").get("KeyCount") == 0
