@@ -288,8 +288,14 @@ class AnswerGapsView(DashboardPage):
                 if str(g["sample"].pk) == gap_id:
                     g["form"] = form
             return self.render_to_response(context, status=400)
-        knowledge_services.faq_create_from_gap(
-            merchant=self.merchant, actor=request.user, gap_id=gap_id, **form.cleaned_data
-        )
+        try:
+            knowledge_services.faq_create_from_gap(
+                merchant=self.merchant, actor=request.user, gap_id=gap_id, **form.cleaned_data
+            )
+        except ApplicationError as exc:
+            if exc.code != "already_resolved":
+                raise
+            messages.info(request, _("This question was already answered."))
+            return redirect("dashboard-knowledge-gaps")
         messages.success(request, _("FAQ created; the assistant will use it from now on."))
         return redirect("dashboard-knowledge-gaps")

@@ -194,10 +194,10 @@ def chunks_for_source(*, merchant: Any, source_kind: str, source_id: Any) -> lis
 def faq_create_from_gap(
     *, merchant: Any, actor: Any = None, gap_id: Any, question: str, answer: str, language: str = "ar"
 ) -> tuple[Faq, int]:
-    """Answer an unanswered question once: creates the FAQ and marks every pending gap of the same
-    group (same normalised question) resolved, in one transaction. Returns (faq, gaps resolved).
-    Another store's gap is not found; resolving is a conditional update, so a double submit only
-    creates a second FAQ if the first one failed."""
+    """Answer an unanswered question once: marks every pending gap of its group (same normalised
+    question) resolved and creates the FAQ, in one transaction. Returns (faq, gaps resolved).
+    Another store's gap is not found. The resolve is a conditional update that goes first: a double
+    submit (or two admins at once) finds nothing left to resolve and creates no second FAQ."""
     from django.utils import timezone
 
     from conversations.models import AnswerGap
@@ -208,6 +208,8 @@ def faq_create_from_gap(
     group = AnswerGap.objects.for_merchant(merchant).filter(resolved_at__isnull=True)
     group = group.filter(normalized=sample.normalized) if sample.normalized else group.filter(id=sample.id)
     with atomic():
-        faq = faq_create(merchant=merchant, actor=actor, question=question, answer=answer, language=language)
         resolved = group.update(resolved_at=timezone.now())
+        if not resolved:
+            raise ApplicationError("This question was already answered.", code="already_resolved", status_code=409)
+        faq = faq_create(merchant=merchant, actor=actor, question=question, answer=answer, language=language)
     return faq, resolved

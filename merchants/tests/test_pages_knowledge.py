@@ -239,3 +239,20 @@ def test_gap_to_faq_service_is_tenant_scoped():
         )
     assert AnswerGap.objects.get(merchant=other).resolved_at is None
     assert not Faq.objects.exists()
+
+
+def test_gap_to_faq_double_submit_creates_one_faq():
+    client, merchant, _user = page_client("admin")
+    add_gap(make_conversation(merchant, make_channel(merchant)), question="Do you ship to Jeddah?")
+    sample = AnswerGap.objects.get(merchant=merchant)
+    prefix = f"g{sample.pk}"
+    data = {
+        "gap": str(sample.pk),
+        f"{prefix}-question": "Do you ship to Jeddah?",
+        f"{prefix}-answer": "Yes, in 2 days.",
+        f"{prefix}-language": "en",
+    }
+    assert client.post("/dashboard/knowledge/gaps/", data).status_code == 302
+    second = client.post("/dashboard/knowledge/gaps/", data, follow=True)
+    assert "This question was already answered." in second.content.decode()
+    assert Faq.objects.filter(merchant=merchant).count() == 1

@@ -162,3 +162,18 @@ def test_ai_page_query_count(django_assert_max_num_queries):
     client, _merchant, _user = page_client("admin")
     with django_assert_max_num_queries(10):
         assert client.get(URL).status_code == 200
+
+
+def test_errors_are_in_arabic_for_an_arabic_admin(settings):
+    from merchants.models import Merchant
+    from merchants.tests.test_pages_i18n import untranslated
+
+    settings.SSRF_ALLOW_PRIVATE = False
+    client, merchant, _user = page_client("admin", language="ar")
+    Merchant.objects.filter(pk=merchant.pk).update(name="متجر الأناقة")
+    html = client.post(URL, {"mode": "custom", "base_url": "https://llm.example.com/v1", "model": ""}).content.decode()
+    assert "هذا الحقل مطلوب" in html
+    assert untranslated(html) == []
+    html = client.post(URL, {"mode": "custom", "base_url": "http://10.0.0.5/v1", "model": "m"}).content.decode()
+    assert "يجب أن يكون عنوان" in html
+    assert untranslated(html) == []

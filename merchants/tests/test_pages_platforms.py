@@ -182,3 +182,14 @@ def test_platforms_page_query_count(shopify, django_assert_max_num_queries):
     with django_assert_max_num_queries(12):
         html = client.get(URL).content.decode()
     assert html.count("Last webhook received") == 3
+
+
+def test_errors_are_in_arabic_for_an_arabic_admin(shopify):
+    from merchants.models import Merchant
+    from merchants.tests.test_pages_i18n import untranslated
+
+    client, merchant, _user = page_client("admin", language="ar")
+    Merchant.objects.filter(pk=merchant.pk).update(name="متجر الأناقة")
+    html = client.post(URL, _shopify_form(shopify, **{"shopify-access_token": ""})).content.decode()
+    assert "هذا الحقل مطلوب" in html
+    assert untranslated(html) == []
