@@ -89,6 +89,9 @@ def test_edit_reaches_the_search_index_and_archive_removes_it(relay):
         ({"attributes": "colour black"}, "attributes", "Line 1: write the attribute as name: value."),
         ({"images": "javascript:alert(1)"}, "images", "Not a valid web address"),
         ({"category": "not-a-category"}, "category", "Select a valid choice."),
+        ({"images": "\n".join(f"https://cdn.example.com/{i}.jpg" for i in range(21))}, "images", "At most 20 images."),
+        ({"title_en": "x" * 301}, "title_en", "at most 300 characters"),
+        ({"tags": ",".join(f"t{i}" for i in range(51))}, "tags", "At most 50 tags."),
     ],
 )
 def test_invalid_input_is_shown_inline_and_nothing_is_saved(overrides, field, message):

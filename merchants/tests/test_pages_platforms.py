@@ -90,6 +90,13 @@ def test_invalid_connect_form_shows_inline_errors(shopify, overrides, field):
     assert shopify.requests == []
 
 
+def test_unknown_platform_or_action_is_a_bad_request(shopify):
+    client, merchant, _user = page_client("admin")
+    assert client.post(URL, _shopify_form(shopify, platform="magento")).status_code == 400
+    assert client.post(URL, {"action": "explode"}).status_code == 400
+    assert not PlatformConnection.objects.filter(merchant=merchant).exists()
+
+
 def test_private_api_address_is_refused(shopify, settings):
     settings.SSRF_ALLOW_PRIVATE = False
     client, merchant, _user = page_client("admin")
