@@ -9,7 +9,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -18,11 +19,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from conversations import dashboard_selectors as selectors
-from conversations import services
+from conversations import inbox_live, services
 from conversations.analytics import day_start
 from conversations.analytics import merchant_tz as analytics_tz
 from conversations.models import Conversation
 from kaleem.core.errors import ApplicationError
+from kaleem.db import on_commit
 from kaleem.tenancy.roles import Role
 from merchants.views import DashboardPage, error_message
 
@@ -70,6 +72,9 @@ DEFAULT_CANNED = [
     gettext_lazy("Is there anything else I can help you with?"),
 ]
 POLL_SECONDS = 5
+# htmx re-fetches a fragment when the live stream says the inbox changed (static/dashboard/dashboard.js),
+# polls every POLL_SECONDS while the stream is down, and once a minute regardless (safety net)
+LIVE_TRIGGER = f"inbox-changed from:body delay:250ms, every {POLL_SECONDS}s [!window.kaleemInboxLive], every 60s"
 
 
 def inbox_unread_count(*, merchant: Any, request: Any = None) -> int:
@@ -163,6 +168,7 @@ class InboxMixin:
             "filter_query": query.urlencode(),
             "older_query": older,
             "poll_seconds": POLL_SECONDS,
+            "live_trigger": LIVE_TRIGGER,
         }
 
 
@@ -184,6 +190,22 @@ class InboxListPartial(InboxMixin, DashboardPage):
         context = super().get_context_data(**kwargs)
         context.update(self.inbox_context(self.request.GET.get("selected") or None))
         return context
+
+
+class InboxEventsView(InboxMixin, DashboardPage):
+    """Server-Sent Events: `event: inbox` whenever the store's inbox changes; the page then
+    re-fetches its list and thread fragments (the stream itself carries no data)."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        merchant_id = self.merchant.pk
+        if isinstance(request, ASGIRequest):
+            body: Any = inbox_live.sse_async(merchant_id=merchant_id)
+        else:
+            body = inbox_live.sse_sync(merchant_id=merchant_id)
+        response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
+        response["Cache-Control"] = "no-cache, no-store"
+        response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
+        return response
 
 
 def _uuid(value: Any) -> uuid.UUID:
@@ -218,6 +240,7 @@ class ThreadMixin(InboxMixin):
             "canned": _canned_responses(self.merchant) if can_reply else [],
             "agents": _agents(self.merchant) if can_reply else [],
             "poll_seconds": POLL_SECONDS,
+            "live_trigger": LIVE_TRIGGER,
         }
 
 
@@ -312,6 +335,9 @@ class ThreadActionView(ThreadMixin, DashboardPage):
                     services.conversation_assign(assignee_id=allowed.get(assignee), **common)
         except ApplicationError as exc:
             error = _action_error(exc)
+        if not error:  # other agents' open inboxes refresh now (conversations.inbox_live)
+            merchant_id = self.merchant.pk
+            on_commit(lambda: inbox_live.inbox_notify(merchant_id=merchant_id))
         if not request.htmx:
             if error:
                 messages.error(request, error)

@@ -59,6 +59,23 @@
     var themeButton = document.querySelector("[data-theme-toggle]");
     if (themeButton) { themeButton.setAttribute("aria-pressed", currentTheme() === "dark" ? "true" : "false"); }
   });
+  // Live inbox (Server-Sent Events): the stream only says "changed"; htmx then re-fetches the list and
+  // thread fragments (their hx-trigger listens for inbox-changed). While the stream is down,
+  // window.kaleemInboxLive is false and the fragments fall back to polling.
+  document.addEventListener("DOMContentLoaded", function () {
+    var holder = document.querySelector("[data-inbox-events]");
+    if (!holder || !window.EventSource) { return; }
+    var source = new EventSource(holder.getAttribute("data-inbox-events"));
+    var connectedBefore = false;
+    function changed() { document.body.dispatchEvent(new CustomEvent("inbox-changed")); }
+    source.addEventListener("ready", function () {
+      window.kaleemInboxLive = true;
+      if (connectedBefore) { changed(); }  // a reconnect may have missed an event: catch up once
+      connectedBefore = true;
+    });
+    source.addEventListener("inbox", changed);
+    source.onerror = function () { window.kaleemInboxLive = false; };
+  });
   var lastWaiting = null;
   document.addEventListener("htmx:afterSwap", function (event) {
     var marker = event.target.querySelector && event.target.querySelector("[data-waiting-count]");
