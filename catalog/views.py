@@ -14,13 +14,39 @@ from catalog import imports, selectors, services
 from catalog.choices import ImportState, ProductStatus
 from catalog.errors import CatalogError, DuplicateSkuError
 from catalog.filtersets import ProductFilterSet
-from catalog.forms import STATUS_LABELS, ProductForm
+from catalog.forms import ProductForm
 from catalog.models import ImportJob
 from kaleem.tenancy.roles import Role
 from merchants.views import DashboardPage
 
 # Products a platform sync owns: an edit here lasts until the next webhook or nightly reconcile.
 SYNCED_SOURCES = {"shopify": gettext_lazy("Shopify"), "salla": gettext_lazy("Salla"), "zid": gettext_lazy("Zid")}
+PRODUCT_STATUS_LABELS = {
+    ProductStatus.ACTIVE: gettext_lazy("Active"),
+    ProductStatus.DRAFT: gettext_lazy("Draft"),
+    ProductStatus.ARCHIVED: gettext_lazy("Archived"),
+}
+INDEX_STATE_LABELS = {
+    "pending": gettext_lazy("Waiting to be indexed"),
+    "indexed": gettext_lazy("Indexed"),
+    "failed": gettext_lazy("Indexing failed (will retry)"),
+    "removed": gettext_lazy("Not in the index"),
+}
+SEARCH_MODE_LABELS = {
+    "hybrid": gettext_lazy("meaning and keywords"),
+    "lexical": gettext_lazy("keywords"),
+    "dense": gettext_lazy("meaning"),
+}
+FILTER_LABELS = {
+    "price_min": gettext_lazy("from price"),
+    "price_max": gettext_lazy("up to price"),
+    "in_stock": gettext_lazy("in stock"),
+    "size": gettext_lazy("size"),
+    "colour": gettext_lazy("colour"),
+    "tag": gettext_lazy("tag"),
+    "category": gettext_lazy("category"),
+    "category_ids": gettext_lazy("category"),
+}
 # Service messages are English (API); the form shows these instead, in the user's language.
 PRODUCT_FIELD_ERRORS = {
     "sku": gettext_lazy("Another product of this store already uses this SKU."),
@@ -57,8 +83,17 @@ class ProductListPage(DashboardPage):
             context["page"] = page
             context["products"] = list(page.object_list)
             context["filterset"] = filterset
+        for p in context["products"]:
+            p.status_label = PRODUCT_STATUS_LABELS.get(p.status, p.status)
+            p.index_label = INDEX_STATE_LABELS.get(p.index_state, p.index_state)
+        if context.get("search"):
+            result = context["search"]
+            context["search_mode"] = SEARCH_MODE_LABELS.get(result.mode, result.mode)
+            context["search_filters"] = [
+                {"key": key, "label": FILTER_LABELS.get(key, key), "value": "" if key == "in_stock" else value}
+                for key, value in result.applied_filters.items()
+            ]
         context["categories"] = selectors.category_list(merchant=self.merchant)
-        context["status_labels"] = STATUS_LABELS
         context["can_edit"] = self.can(Role.ADMIN)
         return context
 

@@ -150,6 +150,8 @@ PAGES = [
     "/dashboard/settings/automations/",
     "/dashboard/settings/platforms/",
     "/dashboard/settings/ai/",
+    "/dashboard/catalog/",
+    "/dashboard/catalog/?q=عباية تحت 300",
     "/dashboard/catalog/products/new/",
     "/dashboard/catalog/products/{product}/",
 ]
