@@ -74,6 +74,8 @@ class Conversation(TenantModel):
         indexes = [
             models.Index(fields=["merchant", "status", "last_activity_at"], name="conv_merchant_status_act_idx"),
             models.Index(fields=["merchant", "last_activity_at"], name="conv_merchant_activity_idx"),
+            # analytics: a store's conversations started in a period (conversations.analytics)
+            models.Index(fields=["merchant", "created_at"], name="conv_merchant_created_idx"),
         ]
 
     def __str__(self) -> str:
@@ -140,7 +142,11 @@ class Message(TenantModel):
                 name="uniq_message_channel_provider_id",
             )
         ]
-        indexes = [models.Index(fields=["conversation", "created_at"], name="msg_conversation_created_idx")]
+        indexes = [
+            models.Index(fields=["conversation", "created_at"], name="msg_conversation_created_idx"),
+            # analytics: a store's messages of a period, without scanning its whole history
+            models.Index(fields=["merchant", "created_at"], name="msg_merchant_created_idx"),
+        ]
         ordering = ["created_at"]
 
     def __str__(self) -> str:
