@@ -216,7 +216,7 @@ def main() -> None:
     print(f"CPU: {cpu:.2f} s for {sides} = {len(lags) / cpu:.0f} events per CPU-second")
     relay_seconds = sum(relay_cpu)
     print(
-        f"relay CPU (relay threads only, incl. handlers and SQLite work in-process): {relay_seconds:.2f} s = "
+        f"relay CPU (relay threads: handlers, ORM, driver; with SQLite also the database engine): {relay_seconds:.2f} s = "
         f"{relay_seconds / max(len(lags), 1) * 1000:.2f} ms per event = {len(lags) / max(relay_seconds, 1e-9):.0f} "
         "events per relay CPU-second"
     )
