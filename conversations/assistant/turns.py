@@ -42,7 +42,9 @@ def _burst_plan(results: list[tuple[Message, TurnResult]]) -> list[tuple[Message
 
 
 def conversation_turn_process(*, conversation_id: Any, message_id: Any) -> str:
-    conversation = Conversation.objects.filter(id=conversation_id).select_related("merchant", "channel").first()
+    conversation = (
+        Conversation.objects.filter(id=conversation_id).select_related("merchant", "channel", "contact").first()
+    )
     if conversation is None:
         return "missing"
     if str(conversation.latest_inbound_id) != str(message_id):
@@ -66,9 +68,16 @@ def conversation_turn_process(*, conversation_id: Any, message_id: Any) -> str:
     claimed = pending_qs.filter(id__in=[m.id for m in pending]).update(assistant_claimed_at=stamp)
     if not claimed:
         return "already_answered"
-    batch = list(
-        Message.objects.filter(conversation=conversation, assistant_claimed_at=stamp).order_by("sent_at", "created_at")
-    )
+    if claimed == len(pending):  # the usual case: everything read is ours, no need to read it again
+        for message in pending:
+            message.assistant_claimed_at = stamp
+        batch = pending
+    else:
+        batch = list(
+            Message.objects.filter(conversation=conversation, assistant_claimed_at=stamp).order_by(
+                "sent_at", "created_at"
+            )
+        )
     state = dict(conversation.state or {})
     state["low_conf_streak"] = conversation.low_confidence_streak
     state_before = dict(state)
