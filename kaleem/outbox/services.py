@@ -170,6 +170,8 @@ def release_stale_claims() -> int:
     stale = OutboxEvent.objects.filter(
         state=OutboxEvent.State.PROCESSING, claimed_at__lt=timezone.now() - CLAIM_TIMEOUT
     )
+    if not stale.exists():  # the usual case: a read, not a write (on SQLite an UPDATE takes the writer lock)
+        return 0
     released = stale.update(
         state=OutboxEvent.State.PENDING,
         claim_token=None,
