@@ -303,9 +303,22 @@ def test_inbox_updates_live_without_reload(live_server, open_page):
     login(page, live_server.url, email)
     page.goto(f"{live_server.url}/dashboard/inbox/")
     before = page.locator("#inbox-list a[href*='/dashboard/inbox/']").count()
+    expect(page.locator("#inbox-list")).to_have_attribute("hx-trigger", re.compile("inbox-changed"))
     channel = Channel.objects.get(merchant=merchant, kind="webchat")
-    c = make_conversation(merchant, channel, name="New Customer", status="waiting_human", unread=1)
-    add_message(c, text="Is anyone there?")
-    expect(page.locator("#inbox-list")).to_contain_text("Is anyone there?", timeout=12_000)
+    # the real path: the message and the hand-off commit, their outbox events wake the page's
+    # Server-Sent Events stream, and the list re-fetches (no 5 s poll while the stream is up)
+    from conversations import services as conversation_services
+
+    result = conversation_services.record_inbound(
+        merchant=merchant,
+        channel=channel,
+        external_id="visitor-live",
+        text="Is anyone there?",
+        contact_name="New Customer",
+        schedule_turn=False,
+    )
+    assert page.evaluate("window.kaleemInboxLive") is True
+    conversation_services.conversation_handoff(conversation=result.conversation, reason="human_request")
+    expect(page.locator("#inbox-list")).to_contain_text("Is anyone there?", timeout=4_000)
     assert page.locator("#inbox-list a[href*='/dashboard/inbox/']").count() == before + 1
     expect(page.locator("[data-waiting-count]")).to_have_attribute("data-waiting-count", "3")
