@@ -5,7 +5,8 @@ through the outbox → confirmation, in the customer's language.
 The dialogue lives in `state["lead"]` (`step` "name" | "phone", `name`, `phone`, `interest`); like the
 checkout dialogue it is replaced, never mutated in place, so a re-run from an earlier copy of the state
 sees the state before the turn. "cancel"/"إلغاء" stops it; a message with "?"/"؟" at the name step is a
-question for the assistant (the step stays); a name and number in one message are both taken."""
+question for the assistant (the step stays); a long message at the name step is not a name (the
+dialogue ends and the assistant answers it); a name and number in one message are both taken."""
 
 import re
 from typing import Any
@@ -46,6 +47,7 @@ _QUESTION = re.compile(r"[?؟]")
 _PHONE_IN_TEXT = re.compile(r"(?:\+|00)?[0-9٠-٩۰-۹](?:[\s\-().]?[0-9٠-٩۰-۹]){7,14}")
 _NAME_NOISE = re.compile(r"^(اسمي|انا|أنا|الاسم|my name is|i am|i'm|name)\s*[:：,،-]?\s*", re.I)
 MAX_NAME = 120
+MAX_NAME_WORDS = 6
 
 
 def _say(key: str, language: str, **values: Any) -> str:
@@ -112,6 +114,10 @@ def lead_answer(
         if _QUESTION.search(text):
             return None
         phone, rest = _find_phone(text)
+        if len(rest.split()) > MAX_NAME_WORDS and not phone:
+            # "عندكم عبايات سوداء بمقاس كبير وسعر مناسب" is not a name: the customer moved on
+            state.pop("lead", None)
+            return None
         if phone:
             box["phone"] = phone
         name = _clean_name(rest)

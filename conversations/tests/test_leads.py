@@ -112,6 +112,9 @@ def test_cancel_and_a_question_mid_dialogue(store):
     assert not Lead.objects.exists()
     started = turn(store, "contact me")
     assert "cancelled" in turn(store, "lead:cancel", started.state).reply.text
+    started = turn(store, "كلموني")
+    moved_on = turn(store, "ابي عباية سوداء سادة للدوام بسعر مناسب لو سمحت", started.state)
+    assert moved_on.intent == "product_search" and "lead" not in moved_on.state
 
 
 def test_service_refuses_bad_details_and_loses_nothing(store):
