@@ -76,3 +76,33 @@ def test_failed_action_does_not_wake_and_stream_needs_login(stream, client, djan
     chunk, _waited = _next(chunks)
     assert chunk is None
     assert client.get("/dashboard/inbox/events/").status_code == 302
+
+
+def test_async_stream_for_asgi_wakes_only_for_its_store():
+    """The ASGI server (production: gunicorn + uvicorn workers) gets the async generator."""
+    import asyncio
+    import uuid
+
+    from conversations import inbox_live
+
+    mine, other = uuid.uuid4(), uuid.uuid4()
+
+    async def run() -> list[tuple[str | None, float]]:
+        with override_settings(INBOX_SSE_SECONDS=1.2):
+            stream = inbox_live.sse_async(merchant_id=mine)
+            assert "event: ready" in await stream.__anext__()
+            results = []
+            for target in (mine, other):
+                asyncio.get_running_loop().call_later(0.1, lambda t=target: inbox_live.inbox_notify(merchant_id=t))
+                started = time.monotonic()
+                try:
+                    chunk = await stream.__anext__()
+                except StopAsyncIteration:
+                    chunk = None
+                results.append((chunk, time.monotonic() - started))
+            await stream.aclose()
+            return results
+
+    (woken, fast), (quiet, slow) = asyncio.run(run())
+    assert woken.startswith("id: 1\nevent: inbox\n") and fast < 0.8
+    assert quiet is None and slow > 0.8  # another store's event: nothing until the response ends
