@@ -93,6 +93,21 @@ class StoreProfileForm(forms.Form):
         return name
 
 
+class StoreSettingsForm(StoreProfileForm):
+    """The settings page's profile form: the onboarding fields plus the payment link."""
+
+    payment_link_template = forms.CharField(
+        label=_("Payment link"),
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"dir": "ltr", "placeholder": "https://"}),
+        help_text=_(
+            "Optional: the https link of your payment page, with the placeholders listed below. When set, "
+            "customers can choose to pay by link at checkout and receive the link after ordering."
+        ),
+    )
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("Email"), max_length=254)
     role = forms.ChoiceField(label=_("Role"))

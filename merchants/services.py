@@ -9,6 +9,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from kaleem.core.errors import ApplicationError
 from kaleem.db import atomic
@@ -135,10 +136,11 @@ def payment_link_template_clean(value: str) -> str:
     def invalid(message: str) -> ApplicationError:
         return ApplicationError(message, code="invalid", fields={"payment_link_template": [message]})
 
+    allowed = ", ".join("{" + p + "}" for p in PAYMENT_LINK_PLACEHOLDERS)
     if len(template) > PAYMENT_LINK_MAX_LENGTH:
-        raise invalid(f"At most {PAYMENT_LINK_MAX_LENGTH} characters.")
+        raise invalid(_("At most %(limit)s characters.") % {"limit": PAYMENT_LINK_MAX_LENGTH})
     if any(ch.isspace() for ch in template):
-        raise invalid("The link must not contain spaces.")
+        raise invalid(_("The link must not contain spaces."))
     try:
         fields = [
             (name, spec, conversion)
@@ -146,25 +148,24 @@ def payment_link_template_clean(value: str) -> str:
             if name is not None
         ]
     except ValueError as exc:
-        raise invalid("Unbalanced { or } in the link.") from exc
+        raise invalid(_("Unbalanced { or } in the link.")) from exc
     for name, spec, conversion in fields:
         if name not in PAYMENT_LINK_PLACEHOLDERS or spec or conversion:
-            allowed = ", ".join("{" + p + "}" for p in PAYMENT_LINK_PLACEHOLDERS)
-            raise invalid(f"Unknown placeholder {{{name}}}; allowed: {allowed}.")
+            raise invalid(_("Unknown placeholder; allowed: %(allowed)s.") % {"allowed": allowed})
     if not {"order_number", "order_id"} & {name for name, _s, _c in fields}:
-        raise invalid("The link must contain {order_number} or {order_id} so the payment matches the order.")
+        raise invalid(_("The link must contain {order_number} or {order_id} so the payment matches the order."))
     sample = template.format(order_number="K-10001", order_id="0", amount="1.00", currency="SAR")
     parts = urlsplit(sample)
     if parts.scheme != "https" or not parts.hostname:
-        raise invalid("The link must start with https:// and name a host.")
+        raise invalid(_("The link must start with https:// and name a host."))
     if parts.username or parts.password:
-        raise invalid("The link must not contain a user name or password.")
+        raise invalid(_("The link must not contain a user name or password."))
     if "{" in template.split("//", 1)[1].split("/", 1)[0].split("?", 1)[0]:
-        raise invalid("Placeholders are not allowed in the host name.")
+        raise invalid(_("Placeholders are not allowed in the host name."))
     try:
         assert_public_url(sample)
     except UnsafeURLError as exc:
-        raise invalid(exc.message) from exc
+        raise invalid(_("The link's host must be a public internet address.")) from exc
     return template
 
 

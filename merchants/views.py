@@ -36,7 +36,7 @@ from merchants.forms import (
     InviteForm,
     RoleForm,
     SignupForm,
-    StoreProfileForm,
+    StoreSettingsForm,
 )
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -192,7 +192,7 @@ class StoreProfileView(DashboardPage):
     read_role = Role.ADMIN
 
     def initial(self) -> dict[str, Any]:
-        fields = StoreProfileForm.base_fields
+        fields = StoreSettingsForm.base_fields
         return {name: getattr(self.merchant, name) for name in fields}
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -201,12 +201,18 @@ class StoreProfileView(DashboardPage):
         return context
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return self.render_to_response(self.get_context_data(form=StoreProfileForm(initial=self.initial())))
+        return self.render_to_response(self.get_context_data(form=StoreSettingsForm(initial=self.initial())))
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        form = StoreProfileForm(request.POST)
+        form = StoreSettingsForm(request.POST)
         if form.is_valid():
-            services.merchant_update(merchant=self.merchant, actor=request.user, data=form.cleaned_data)
+            try:
+                services.merchant_update(merchant=self.merchant, actor=request.user, data=form.cleaned_data)
+            except ApplicationError as exc:  # the payment link's checks live in the service
+                for field, errors in (exc.fields or {"__all__": [exc.message]}).items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+                return self.render_to_response(self.get_context_data(form=form), status=400)
             messages.success(request, _("Store profile saved."))
             return redirect("dashboard-settings-profile")
         return self.render_to_response(self.get_context_data(form=form), status=400)

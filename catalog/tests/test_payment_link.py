@@ -64,7 +64,7 @@ def test_bad_templates_are_refused_with_a_reason(template, reason):
 def test_templates_pointing_at_private_addresses_are_refused(template):
     with pytest.raises(ApplicationError) as caught:
         payment_link_template_clean(template)
-    assert "non-public" in caught.value.fields["payment_link_template"][0]
+    assert "public internet address" in caught.value.fields["payment_link_template"][0]
 
 
 def test_a_good_template_is_kept_and_empty_turns_the_method_off():
@@ -208,3 +208,26 @@ def test_dashboard_order_page_shows_the_payment_link_only_for_payment_link_order
     page = client.get(f"/dashboard/orders/{linked.pk}/").content.decode()
     assert "data-payment-url" in page and f"ref={linked.pk}" in page
     assert "data-payment-url" not in client.get(f"/dashboard/orders/{cod.pk}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_dashboard_settings_page_saves_the_link_and_explains_a_bad_one_in_arabic():
+    from merchants.tests.dashboard_helpers import page_client
+
+    client, merchant, _user = page_client("admin", language="ar")
+    form = {
+        "name": merchant.name,
+        "default_language": "ar",
+        "currency": "SAR",
+        "timezone": "Asia/Riyadh",
+        "payment_link_template": "http://pay.example.com/{order_number}",
+    }
+    refused = client.post("/dashboard/settings/profile/", form)
+    assert refused.status_code == 400 and "يجب أن يبدأ الرابط بـ https://" in refused.content.decode()
+    merchant.refresh_from_db()
+    assert merchant.payment_link_template == ""
+    saved = client.post("/dashboard/settings/profile/", {**form, "payment_link_template": TEMPLATE})
+    assert saved.status_code == 302
+    merchant.refresh_from_db()
+    assert merchant.payment_link_template == TEMPLATE
+    assert TEMPLATE.replace("&", "&amp;") in client.get("/dashboard/settings/profile/").content.decode()
