@@ -54,6 +54,7 @@ KNOWN_CREDENTIALS = frozenset(
         "verify_token",
         "webhook_secret",
         "waba_id",
+        "catalog_id",  # WhatsApp commerce catalog: product cards go out as native product messages
         "ig_user_id",
     }
 )

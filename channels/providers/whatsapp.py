@@ -221,7 +221,16 @@ class WhatsApp(Provider):
                     },
                 }
             parts.append(Part("messages", {**base, "type": "interactive", "interactive": interactive}))
-        for product in [e for e in elements if e.get("type") == "product"][:10]:
+        products = [e for e in elements if e.get("type") == "product"]
+        catalog_id = channel.credential("catalog_id") if channel is not None else ""
+        in_catalog = [e for e in products if catalog_id and e.get("sku")]
+        if in_catalog:
+            # native product messages from the WhatsApp commerce catalog (retailer id = our SKU):
+            # one ⇒ "product", several ⇒ "product_list" (header and body required, ≤ 30 items)
+            interactive = _product_interactive(catalog_id, in_catalog, arabic=_is_arabic(text) or not text)
+            parts.append(Part("messages", {**base, "type": "interactive", "interactive": interactive}))
+            products = [e for e in products if e not in in_catalog]
+        for product in products[:10]:
             caption = truncate("\n".join(x for x in (product.get("title", ""), price_line(product)) if x), TEXT_LIMIT)
             if product.get("image_url"):
                 parts.append(
@@ -275,6 +284,35 @@ class WhatsApp(Provider):
             url = ((body.get("paging") or {}).get("next")) or None
             pages += 1
         return out
+
+
+MAX_PRODUCT_LIST_ITEMS = 30
+PRODUCT_LIST_HEADER = 60
+
+
+def _product_interactive(catalog_id: str, products: list[dict[str, Any]], *, arabic: bool) -> dict[str, Any]:
+    if len(products) == 1:
+        return {
+            "type": "product",
+            "action": {"catalog_id": catalog_id, "product_retailer_id": truncate(str(products[0]["sku"]), 100)},
+        }
+    label = "منتجات مقترحة" if arabic else "Suggested products"
+    return {
+        "type": "product_list",
+        "header": {"type": "text", "text": truncate(label, PRODUCT_LIST_HEADER)},
+        "body": {"text": "اختر منتجاً لعرض تفاصيله" if arabic else "Pick a product to see its details"},
+        "action": {
+            "catalog_id": catalog_id,
+            "sections": [
+                {
+                    "title": truncate(label, 24),
+                    "product_retailer_items": [
+                        {"product_retailer_id": truncate(str(p["sku"]), 100)} for p in products[:MAX_PRODUCT_LIST_ITEMS]
+                    ],
+                }
+            ],
+        },
+    }
 
 
 def _ms(value: Any) -> int:
