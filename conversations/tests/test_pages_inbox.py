@@ -96,6 +96,8 @@ def test_thread_shows_product_cards_and_marks_read(store):
     )
     html = client.get(f"/dashboard/inbox/{c.pk}/").content.decode()
     assert "عباية سوداء" in html and "abaya.jpg" in html and "المزيد" in html
+    # list and open thread both refresh on the live stream's signal
+    assert html.count('hx-trigger="inbox-changed from:body delay:250ms, every 5s [!window.kaleemInboxLive]') == 2
     assert "249" in html
     c.refresh_from_db()
     assert c.unread_count == 0
