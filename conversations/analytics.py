@@ -33,6 +33,8 @@ VERSION = 1
 SETTLE = timedelta(minutes=10)  # the reader trusts a row computed this long after its day ended
 RECHECK = timedelta(hours=1)  # recent days are rebuilt once more when computed earlier than this
 LOOKBACK_DAYS = 3
+BACKFILL_DAYS = 91  # the refresh also fills missing/outdated rows this far back (the longest period)
+MAX_DAYS_PER_RUN = 1000  # store-days one refresh run rebuilds at most (newest first); the rest next run
 HANDOFF_REASONS = [AnswerGap.Reason.HUMAN_REQUEST, AnswerGap.Reason.HANDOFF]
 REPLY_SENDERS = [Message.Sender.ASSISTANT, Message.Sender.AGENT]
 
@@ -291,8 +293,9 @@ def _store(*, merchant: Any, day: date, tz: zoneinfo.ZoneInfo, data: dict, compu
 
 def stale_days(*, merchant: Any, now: datetime, lookback_days: int = LOOKBACK_DAYS) -> set[date]:
     """Closed days whose stored row is missing, unsettled or older than a fact that changes it:
-    recent days (not yet rebuilt after `RECHECK`), plus older days that received a conversation's
-    first reply or an order change after their row was computed."""
+    recent days (not yet rebuilt after `RECHECK`), older days that received a conversation's first
+    reply or an order change after their row was computed, and any day of the last `BACKFILL_DAYS`
+    without a current row (first run after a deploy, a new `VERSION`, a changed store time zone)."""
     tz = merchant_tz(merchant)
     today = local_day(now, tz)
     recent = days_between(today - timedelta(days=lookback_days), today - timedelta(days=1))
@@ -331,7 +334,8 @@ def stale_days(*, merchant: Any, now: datetime, lookback_days: int = LOOKBACK_DA
         )
         _note(changed, orders, tz)
 
-    first = min([*recent, *changed]) if (recent or changed) else today
+    backfill_from = today - timedelta(days=BACKFILL_DAYS)
+    first = min([backfill_from, *changed])
     stored = dict(
         AnalyticsDay.objects.for_merchant(merchant)
         .filter(day__gte=first, day__lt=today, version=VERSION, tz=str(tz.key))
@@ -346,6 +350,7 @@ def stale_days(*, merchant: Any, now: datetime, lookback_days: int = LOOKBACK_DA
         computed = stored.get(day)
         if computed is None or computed <= fact_at:
             stale.add(day)
+    stale.update(day for day in days_between(backfill_from, today - timedelta(days=1)) if day not in stored)
     return stale
 
 
@@ -356,9 +361,11 @@ def _note(changed: dict[date, datetime], rows: Iterable[tuple[datetime, datetime
             changed[day] = changed_at
 
 
-def analytics_refresh(*, now: datetime | None = None, lookback_days: int = LOOKBACK_DAYS) -> int:
-    """Beat entry point: rebuild the stale days of every store active in the lookback window.
-    Returns the number of days rebuilt."""
+def analytics_refresh(
+    *, now: datetime | None = None, lookback_days: int = LOOKBACK_DAYS, max_days: int = MAX_DAYS_PER_RUN
+) -> int:
+    """Beat entry point: rebuild the stale days of every store active in the lookback window,
+    at most `max_days` store-days per run (newest first). Returns the number of days rebuilt."""
     now = now or timezone.now()
     since = now - timedelta(days=lookback_days)
     from merchants.models import Merchant
@@ -368,9 +375,13 @@ def analytics_refresh(*, now: datetime | None = None, lookback_days: int = LOOKB
         from catalog.models.commerce import Order
 
         active |= set(Order.objects.filter(updated_at__gte=since).values_list("merchant_id", flat=True))
-    rebuilt = 0
-    for merchant in Merchant.objects.filter(id__in=active):
-        for run in _runs(sorted(stale_days(merchant=merchant, now=now, lookback_days=lookback_days))):
+    rebuilt, budget = 0, max_days
+    for merchant in Merchant.objects.filter(id__in=active).order_by("id"):
+        if budget <= 0:
+            break  # the remaining stores read their days live until the next run
+        days = sorted(stale_days(merchant=merchant, now=now, lookback_days=lookback_days))[-budget:]
+        budget -= len(days)
+        for run in _runs(days):
             rebuilt += analytics_days_rebuild(merchant=merchant, first=run[0], last=run[-1], now=now)
     return rebuilt
 

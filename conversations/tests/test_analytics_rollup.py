@@ -91,6 +91,11 @@ def store():
     return merchant, facts
 
 
+def _settled_now(merchant) -> datetime:
+    """Now, or 01:05 local if earlier: past the one-hour recheck of yesterday, after every fact."""
+    return max(timezone.now(), _local(merchant, 0, 1, 5))
+
+
 def _rebuild_all(merchant):
     yesterday = analytics.local_day(timezone.now(), analytics.merchant_tz(merchant)) - timedelta(days=1)
     return analytics.analytics_days_rebuild(merchant=merchant, first=yesterday - timedelta(days=29), last=yesterday)
@@ -156,8 +161,32 @@ def test_late_first_reply_and_cancelled_order_rebuild_old_days(store):
 
 def test_refresh_is_idempotent_and_skips_fresh_rows(store):
     merchant, _facts = store
-    assert refresh_task.apply().get() > 0
-    assert analytics.analytics_refresh() == 0  # nothing changed since
+    now_ = _settled_now(merchant)
+    assert refresh_task.apply().get() > 0  # the beat task, as the worker runs it
+    assert analytics.analytics_refresh(now=now_) >= 0
+    assert analytics.analytics_refresh(now=now_) == 0  # nothing changed since
+
+
+def test_refresh_backfills_missing_and_outdated_rows_within_a_budget(store):
+    merchant, _facts = store
+    now_ = _settled_now(merchant)
+    scratch = _summary(merchant, 90)
+    # first run after a deploy: nothing stored; a small budget builds the newest days first
+    assert analytics.analytics_refresh(now=now_, max_days=10) == 10
+    newest = sorted(AnalyticsDay.objects.filter(merchant=merchant).values_list("day", flat=True))
+    assert newest[-1] == _local(merchant, 1, 12).date() and len(newest) == 10
+    assert analytics.analytics_refresh(now=now_) == analytics.BACKFILL_DAYS - 10
+    assert _summary(merchant, 90) == scratch
+    # the store moves to another time zone: every stored day is outdated and rebuilt in the new one
+    type(merchant).objects.filter(pk=merchant.pk).update(timezone="Asia/Riyadh")
+    merchant.refresh_from_db()
+    assert analytics.analytics_refresh(now=now_) >= analytics.BACKFILL_DAYS
+    start, end = period_bounds(90, tz=analytics.merchant_tz(merchant))
+    in_period = AnalyticsDay.objects.filter(merchant=merchant, day__gte=start.date())
+    assert set(in_period.values_list("tz", flat=True)) == {"Asia/Riyadh"}  # older rows: ignored
+    rolled = analytics_summary(merchant=merchant, start=start, end=end)
+    AnalyticsDay.objects.filter(merchant=merchant).delete()
+    assert rolled == analytics_summary(merchant=merchant, start=start, end=end)
 
 
 def test_unsettled_or_foreign_rows_are_not_trusted(store):
