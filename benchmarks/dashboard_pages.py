@@ -31,7 +31,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--reuse", default="", help="a SQLite file seeded by an earlier run: skip seeding")
-    parser.add_argument("--rebuild", action="store_true", help="rebuild the analytics roll-up and the name index even if present")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="rebuild the analytics roll-up and the name index even if present"
+    )
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="kaleem-dash-bench-")

@@ -38,7 +38,7 @@ def test_inbox_lists_conversations_with_preview_and_badges(store):
     assert "أبغى أكلم موظف" in html and "Do you ship to Jeddah?" in html
     assert 'data-waiting-count="1"' in html
     assert 'class="badge"' in html
-    assert 'every 5s [!window.kaleemInboxLive]' in html and "inbox-changed from:body" in html
+    assert "every 5s [!window.kaleemInboxLive]" in html and "inbox-changed from:body" in html
     assert 'data-inbox-events="/dashboard/inbox/events/"' in html
 
 
