@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import override_settings
+from django.utils import translation
 
 from catalog import commerce_services
 from catalog.commerce import cart_action_for_assistant
@@ -17,6 +18,13 @@ from merchants.services import payment_link_template_clean
 
 TEMPLATE = "https://pay.example.com/checkout/{order_number}?amount={amount}&currency={currency}&ref={order_id}"
 CUSTOMER = {"name": "Sara Ali", "phone": "0551234567", "city": "Jeddah", "address": "Al Rawdah, Prince Sultan St 5"}
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Service messages are translated: pin English (an earlier test may leave Arabic active)."""
+    with translation.override("en"):
+        yield
 
 
 def _turn(merchant, state, text, action="reply", turn_id=None):
