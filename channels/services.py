@@ -648,10 +648,16 @@ def outbox_messages_outbound(events: list[Any]) -> None:
     wanted = []
     for event in events:
         payload = event.payload or {}
-        wanted.append((str(payload.get("message_id")), str(payload.get("channel_id") or "")))
+        try:
+            message_id = str(uuid.UUID(str(payload.get("message_id"))))
+            channel_id = str(uuid.UUID(str(payload.get("channel_id"))))
+        except ValueError:  # not ours to send (malformed payload): never block the batch on it
+            logger.warning("message.outbound event %s without valid ids: %r", getattr(event, "id", "?"), payload)
+            continue
+        wanted.append((message_id, channel_id))
     if not wanted:
         return
-    channel_ids = {c for _m, c in wanted if c}
+    channel_ids = {c for _m, c in wanted}
     webchat = {
         str(c)
         for c in Channel.objects.filter(id__in=channel_ids, kind=ChannelKind.WEBCHAT).values_list("id", flat=True)

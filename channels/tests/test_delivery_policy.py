@@ -314,3 +314,14 @@ def test_inline_turn_interrupted_before_answering_is_answered_by_the_sweep(
     assert Message.objects.filter(channel=channel, direction=Message.Direction.INBOUND).count() == 1
     assert webhook_events_process(event_ids=[str(event.id)]) == 0  # nothing left: no second answer
     assert len(fake.sends_for("whatsapp")) == 1
+
+
+def test_outbound_event_with_malformed_ids_is_skipped_not_fatal(fake):
+    """A forged or broken outbox payload neither raises (which would retry the whole batch) nor
+    stops the valid events of the same batch."""
+    channel = make_channel("telegram", fake)
+    message = reply_send(conversation=_conversation(channel, "99"), reply=Reply(text="still sent"))
+    good = _outbound_event(message)
+    bad = OutboxEvent(event_type="message.outbound", payload={"message_id": "nope", "channel_id": None})
+    outbox_messages_outbound([bad, good])
+    assert [s.body["text"] for s in fake.sends_for("telegram")] == ["still sent"]
