@@ -16,7 +16,12 @@ receiving our reply's first part minus the moment the webhook POST was sent (the
 quiet period is set to 0 here: production waits ASSISTANT_QUIET_PERIOD_SECONDS=1.2 s by design).
 Then every conversation is checked: exactly one inbound, exactly one reply, sent once.
 
+Since issue 5's pipeline cut the webhook task also runs the assistant's turn and sends the reply (quiet
+period 0), so phase 2 also prints CPU per conversation by process tree (web, each worker) and for the
+PostgreSQL backends, the 1-minute load average, and stage medians from the rows' timestamps.
+
     .venv/bin/python benchmarks/webhook_ingest.py [--duration 10] [--rate 50] [--e2e-seconds 20]
+    .venv/bin/python benchmarks/webhook_ingest.py --wsgi --threads 4 --skip-ingest --rate 50 --e2e-seconds 10
 """
 
 import argparse
