@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from kaleem.core.fields import JSONField
 from kaleem.core.models import TimeStampedModel
 from kaleem.tenancy.models import TenantModel
 from kaleem.tenancy.roles import Role
@@ -78,7 +79,7 @@ class AuditLog(TenantModel):
     action = models.CharField(max_length=64)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    data = JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:

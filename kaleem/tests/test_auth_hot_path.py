@@ -2,8 +2,10 @@
 fast output staying identical to its serializer."""
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
+from kaleem.core.renderers import FastJSONRenderer
 from kaleem.tenancy import authentication as auth
 from kaleem.testing.api import member_client
 from merchants import selectors
@@ -78,7 +80,11 @@ def test_fast_audit_output_matches_the_serializer():
     audit(merchant=merchant, actor=None, action="system.job", data={})
     rows = list(selectors.audit_log_rows(merchant=merchant))
     entries = [AuditLog.objects.select_related("actor").get(pk=row["id"]) for row in rows]
-    assert audit_log_rows_output(rows) == [dict(d) for d in AuditLogOutput(entries, many=True).data]
+    render = FastJSONRenderer().render
+    assert render(audit_log_rows_output(rows)) == render(AuditLogOutput(entries, many=True).data)
+    assert render(AuditLogOutput(entries, many=True).data) == JSONRenderer().render(
+        AuditLogOutput(entries, many=True).data
+    )
     page = owner.get("/api/v1/merchants/current/audit-log").json()["results"]
     assert {p["action"] for p in page} >= {"product.updated", "system.job"}
     assert APIClient().get("/api/v1/merchants/current/audit-log").status_code == 401
