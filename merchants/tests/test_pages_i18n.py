@@ -19,6 +19,10 @@ pytestmark = pytest.mark.django_db
 # Brand and technical names that stay Latin in Arabic UI, and language names.
 ALLOWED = {
     "csv",
+    "json",
+    "jsonl",
+    "utf",
+    "windows",
     "shopify",
     "telegram",
     "whatsapp",
@@ -154,6 +158,8 @@ PAGES = [
     "/dashboard/catalog/?q=عباية تحت 300",
     "/dashboard/catalog/products/new/",
     "/dashboard/catalog/products/{product}/",
+    "/dashboard/catalog/imports/",
+    "/dashboard/catalog/imports/{import_job}/",
 ]
 
 
@@ -171,7 +177,21 @@ def test_arabic_pages_have_no_untranslated_english(arabic_store, url):
     )
     for platform in ("shopify", "zid"):  # a connected platform shows status, webhook address and basic-auth pair
         connection_upsert(merchant=merchant, platform=platform, credentials={"access_token": "t"}, shop_domain="")
-    response = client.get(url.format(conversation=conversation.pk, order=order.pk, product=product.pk))
+    from catalog.models import ImportJob
+
+    import_job = ImportJob.objects.create(
+        merchant=merchant,
+        filename="منتجات.csv",
+        state="done",
+        encoding="cp1256",
+        processed_rows=3,
+        created_count=2,
+        error_count=1,
+        errors=[{"row": 3, "sku": "AB-2", "reason": "السعر ليس رقماً"}],
+    )
+    response = client.get(
+        url.format(conversation=conversation.pk, order=order.pk, product=product.pk, import_job=import_job.pk)
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert '<html lang="ar" dir="rtl">' in html
