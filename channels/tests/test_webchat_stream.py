@@ -284,3 +284,47 @@ def test_async_stream_is_woken_in_process_without_redis(settings):
     t.join()
     assert "async hello" in raw
     assert time.monotonic() - started < 5  # well under the 10 s poll interval
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_refused_by_a_locked_database_is_retried_not_lost():
+    """SQLite refuses a read while another connection writes the table; the stream keeps its place and
+    delivers the message on its next read instead of ending or skipping it."""
+    if connection.vendor != "sqlite":
+        pytest.skip("table locks are SQLite's (shared-cache) behaviour")
+    from django.db import transaction
+
+    from channels.webchat.stream import StreamState
+    from channels.webchat.tokens import visitor_token_read
+    from conversations.models import Message
+
+    channel = webchat_channel()
+    v = Visitor(channel)
+    v.start()
+    v.send("hi")
+    conv = Conversation.objects.get(channel=channel)
+    state = StreamState(channel=channel, visitor=visitor_token_read(channel=channel, token=v.token), last_event_id=None)
+    first = "".join(state.step())
+    cursor_before = state.cursor
+    agent_reply_send(merchant=channel.merchant, actor=UserFactory(), conversation_id=conv.id, text="after the lock")
+
+    writing, release = threading.Event(), threading.Event()
+
+    def hold_write_lock():
+        with transaction.atomic():
+            Message.objects.filter(conversation=conv).update(updated_at=Message.objects.first().updated_at)
+            writing.set()
+            release.wait(5)
+        connection.close()
+
+    writer = threading.Thread(target=hold_write_lock)
+    writer.start()
+    assert writing.wait(5)
+    try:
+        assert state.read() is None  # refused for the moment, position kept
+        assert state.cursor == cursor_before
+    finally:
+        release.set()
+        writer.join()
+    later = "".join(state.read())
+    assert "after the lock" in later and "after the lock" not in first

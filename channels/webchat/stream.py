@@ -6,20 +6,26 @@ stream resumes exactly after it. Event ids are message cursors ((created_at, id)
 needs no server-side sequence table. Two generators share one step function: a sync one for WSGI
 and an async one for ASGI (Django buffers a sync iterator entirely under ASGI)."""
 
+import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import OperationalError
 
 from channels.models import Channel
 from channels.webchat import live, selectors
 from channels.webchat.tokens import Visitor
 
+logger = logging.getLogger(__name__)
+
 HEARTBEAT_SECONDS = 10.0
 OVERLAP_SECONDS = 2.0
+RETRY_SECONDS = 0.2  # after a read the database refused for the moment
 
 
 def stream_seconds() -> float:
@@ -77,6 +83,17 @@ class StreamState:
             self.sent = dict(sorted(self.sent.items(), key=lambda item: item[1])[-200:])
         return out
 
+    def read(self) -> list[str] | None:
+        """`step()`, or None when the database refused the read for the moment (SQLite locked by a
+        concurrent writer): the stream keeps its position and reads again shortly instead of ending."""
+        saved = (self.cursor, self.status, self.primed, dict(self.sent))
+        try:
+            return self.step()
+        except OperationalError:
+            self.cursor, self.status, self.primed, self.sent = saved
+            logger.warning("webchat stream read deferred: database busy", exc_info=True)
+            return None
+
 
 def _preamble() -> str:
     # retry: reconnection delay for EventSource; the padding defeats proxy buffering of tiny chunks.
@@ -91,7 +108,7 @@ def sse_sync(state: StreamState) -> Iterator[str]:
     last_sent = time.monotonic()
     try:
         while True:
-            chunks = state.step()
+            chunks = state.read()
             if chunks:
                 yield "".join(chunks)
                 last_sent = time.monotonic()
@@ -101,6 +118,9 @@ def sse_sync(state: StreamState) -> Iterator[str]:
             if time.monotonic() - last_sent >= HEARTBEAT_SECONDS:
                 yield ": ping\n\n"
                 last_sent = time.monotonic()
+            if chunks is None:
+                time.sleep(min(remaining, RETRY_SECONDS))
+                continue
             subscription.wait(min(remaining, poll_seconds()))
             if live.generation() != generation:
                 break
@@ -113,14 +133,14 @@ async def sse_async(state: StreamState) -> AsyncIterator[str]:
     generation = live.generation()
     # thread_sensitive: under ASGI each request has its own sync thread, whose DB connection Django
     # closes when the response ends (a free-threaded executor would leak one per thread).
-    step = sync_to_async(state.step, thread_sensitive=True)
+    read = sync_to_async(state.read, thread_sensitive=True)
     yield _preamble()
     pubsub = await _async_subscribe(state.key) if live.redis_url() else None
     local = live.AsyncSubscription(state.key)
     last_sent = time.monotonic()
     try:
         while True:
-            chunks = await step()
+            chunks = await read()
             if chunks:
                 yield "".join(chunks)
                 last_sent = time.monotonic()
@@ -130,6 +150,9 @@ async def sse_async(state: StreamState) -> AsyncIterator[str]:
             if time.monotonic() - last_sent >= HEARTBEAT_SECONDS:
                 yield ": ping\n\n"
                 last_sent = time.monotonic()
+            if chunks is None:
+                await asyncio.sleep(min(remaining, RETRY_SECONDS))
+                continue
             wait = min(remaining, poll_seconds())
             if pubsub is not None:
                 try:
