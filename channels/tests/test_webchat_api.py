@@ -212,11 +212,11 @@ def test_private_notes_never_reach_the_visitor(channel):
     v.start()
     conv_id = v.send("hello").json()["conversation"]["id"]
     agent = UserFactory()
-    conversation_note_add(merchant=channel.merchant, actor=agent, conversation_id=conv_id, text="VIP, be nice")
+    conversation_note_add(merchant=channel.merchant, actor=agent, conversation_id=conv_id, text="VIP-NOTE, be nice")
     agent_reply_send(merchant=channel.merchant, actor=agent, conversation_id=conv_id, text="Hello from the team")
     body = v.history().content.decode()
     assert "Hello from the team" in body
-    assert "VIP" not in body
+    assert "VIP-NOTE" not in body  # a hyphenated marker cannot occur by chance in ids or cursors
 
 
 def test_identify_with_valid_hmac_links_a_known_customer(channel):
