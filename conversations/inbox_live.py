@@ -99,13 +99,11 @@ def sse_sync(*, merchant_id: Any) -> Iterator[str]:
 
 
 async def sse_async(*, merchant_id: Any) -> AsyncIterator[str]:
-    import asyncio
-
     key = inbox_key(merchant_id)
     deadline = time.monotonic() + stream_seconds()
     generation = live.generation()
     local = live.AsyncSubscription(key)
-    pubsub = await _async_subscribe(key) if live.redis_url() else None
+    pubsub = await live.redis_subscribe_async(key) if live.redis_url() else None
     seq, last_sent = 0, time.monotonic()
     try:
         yield _preamble()
@@ -121,12 +119,7 @@ async def sse_async(*, merchant_id: Any) -> AsyncIterator[str]:
                 except Exception:
                     pubsub = None
             else:
-                try:
-                    await asyncio.wait_for(local.event.wait(), wait)
-                    woke = True
-                except TimeoutError:
-                    woke = False
-                local.event.clear()
+                woke = await local.wait(wait)
             if live.generation() != generation:
                 return
             if woke:
@@ -138,20 +131,4 @@ async def sse_async(*, merchant_id: Any) -> AsyncIterator[str]:
                 last_sent = time.monotonic()
     finally:
         local.close()
-        if pubsub is not None:
-            try:
-                await pubsub.aclose()
-            except Exception:  # noqa: S110 - closing a broken connection
-                pass
-
-
-async def _async_subscribe(key: str) -> Any:
-    try:
-        import redis.asyncio as aioredis
-
-        client = aioredis.Redis.from_url(live.redis_url(), socket_connect_timeout=1)
-        pubsub = client.pubsub()
-        await pubsub.subscribe(live.topic(key))
-        return pubsub
-    except Exception:
-        return None
+        await live.redis_close_async(pubsub)

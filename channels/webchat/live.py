@@ -166,14 +166,17 @@ class AsyncSubscription:
         except RuntimeError:  # the loop is closed: the stream is gone
             pass
 
-    async def wait(self, timeout: float) -> None:
+    async def wait(self, timeout: float) -> bool:
+        """Wait for a wake-up; True when one came (False at the timeout)."""
         import asyncio
 
         try:
             await asyncio.wait_for(self.event.wait(), timeout)
+            woke = True
         except TimeoutError:
-            pass
+            woke = False
         self.event.clear()
+        return woke
 
     def close(self) -> None:
         with _cond:
@@ -182,3 +185,26 @@ class AsyncSubscription:
                 group.discard(self)
                 if not group:
                     _async_waiters.pop(self.key, None)
+
+
+async def redis_subscribe_async(key: str) -> Any:
+    """An asyncio Redis pub/sub subscribed to `key`'s wake-ups, or None when Redis cannot be reached
+    (the stream then relies on the in-process wake-up and its poll)."""
+    try:
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(redis_url(), socket_connect_timeout=1)
+        pubsub = client.pubsub()
+        await pubsub.subscribe(topic(key))
+        return pubsub
+    except Exception:
+        return None
+
+
+async def redis_close_async(pubsub: Any) -> None:
+    if pubsub is None:
+        return
+    try:
+        await pubsub.aclose()
+    except Exception:  # noqa: S110 - closing a broken connection
+        pass

@@ -135,7 +135,7 @@ async def sse_async(state: StreamState) -> AsyncIterator[str]:
     # closes when the response ends (a free-threaded executor would leak one per thread).
     read = sync_to_async(state.read, thread_sensitive=True)
     yield _preamble()
-    pubsub = await _async_subscribe(state.key) if live.redis_url() else None
+    pubsub = await live.redis_subscribe_async(state.key) if live.redis_url() else None
     local = live.AsyncSubscription(state.key)
     last_sent = time.monotonic()
     try:
@@ -165,20 +165,4 @@ async def sse_async(state: StreamState) -> AsyncIterator[str]:
                 break
     finally:
         local.close()
-        if pubsub is not None:
-            try:
-                await pubsub.aclose()
-            except Exception:  # noqa: S110 - closing a broken connection
-                pass
-
-
-async def _async_subscribe(key: str) -> Any:
-    try:
-        import redis.asyncio as aioredis
-
-        client = aioredis.Redis.from_url(live.redis_url(), socket_connect_timeout=1)
-        pubsub = client.pubsub()
-        await pubsub.subscribe(live.topic(key))
-        return pubsub
-    except Exception:
-        return None
+        await live.redis_close_async(pubsub)
