@@ -1,9 +1,15 @@
+import contextvars
 import logging
 import random
+import threading
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
@@ -16,27 +22,129 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 CLAIM_TIMEOUT = timedelta(minutes=5)
+# Set (SET NX, in the shared cache) by the process that enqueues a relay run and deleted by that run
+# when it starts: while it exists a relay is queued that has not read the pending events yet, so an
+# event committed meanwhile needs no relay of its own. The TTL only matters if the queued run is lost
+# (the beat sweep runs the same task every 5 s and deletes the marker too).
+RELAY_KICK_KEY = "outbox:relay-kick"
+_commit_kick = threading.local()
+_deferred: contextvars.ContextVar["DeferredKicks | None"] = contextvars.ContextVar(
+    "outbox_deferred_kicks", default=None
+)
 
 
 def emit(*, merchant: Any, event_type: str, payload: dict[str, Any]) -> OutboxEvent:
-    """Record an event in the current transaction; the relay is kicked once the transaction commits."""
+    """Record an event in the current transaction; the relay is kicked once the transaction commits
+    (one kick per commit however many events it holds; see `kick_relay` for the debounce)."""
     event = OutboxEvent.objects.create(
         merchant_id=getattr(merchant, "pk", merchant),
         event_type=event_type,
         payload=payload,
         available_at=timezone.now(),
     )
-    on_commit(_kick_relay)
+    deferred = _deferred.get()
+    if deferred is not None and event_type in deferred.event_types:
+        deferred.emitted = True
+    else:
+        _kick_after_commit()
     return event
 
 
-def _kick_relay() -> None:
+class DeferredKicks:
+    def __init__(self, event_types: frozenset[str]) -> None:
+        self.event_types = event_types
+        self.emitted = False
+
+
+@contextmanager
+def relay_kicks_deferred(*event_types: str) -> Iterator[DeferredKicks]:
+    """Events of these types emitted inside the block do not kick the relay when they commit; one kick
+    follows the block instead (after the surrounding transaction commits, if there is one; also when
+    the block raises). For a caller that does the events' main effect itself right after commit — the
+    assistant's worker sends its replies directly — so the relay, kicked once that is done, finds the
+    work taken instead of racing it, and the other subscribers (inbox, automations) still hear at once.
+    Events of other types kick as usual; the beat sweep still covers a process that dies in the block."""
+    deferred = DeferredKicks(frozenset(event_types))
+    token = _deferred.set(deferred)
+    try:
+        yield deferred
+    finally:
+        _deferred.reset(token)
+        if deferred.emitted:
+            _kick_after_commit()
+
+
+def _kick_after_commit() -> None:
+    # Every registration clears the flag and the first callback to run after a commit sets it, so the
+    # other callbacks of that same commit (several events in one transaction) skip: the kick already
+    # sent happened after their events were committed. A rolled-back block drops its callbacks, and
+    # the next registration clears the flag again, so nothing is ever skipped that was not covered.
+    _commit_kick.done = False
+    on_commit(_kick_once_per_commit)
+
+
+def _kick_once_per_commit() -> None:
+    if getattr(_commit_kick, "done", False):
+        return
+    _commit_kick.done = True
+    kick_relay()
+
+
+def _kick_marker_ttl() -> float:
+    """Seconds the marker lives (0 = no cross-process debounce). Only meaningful with a cache shared
+    by every process (Redis) and a real broker: eager tasks run the relay inside the kick anyway, and a
+    per-process cache could not be cleared by a relay running in a worker."""
+    ttl = float(getattr(settings, "OUTBOX_RELAY_KICK_TTL", 10.0))
+    if ttl <= 0 or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        return 0.0
+    from django.core.cache import cache
+    from django.core.cache.backends.dummy import DummyCache
+    from django.core.cache.backends.locmem import LocMemCache
+
+    return 0.0 if isinstance(cache, (LocMemCache, DummyCache)) else ttl
+
+
+def kick_relay() -> None:
+    """Enqueue one relay run, unless one is already queued that has not started yet: it will read
+    every event committed before it starts (`relay_run` deletes the marker before it reads)."""
     from kaleem.tasks import outbox_relay
 
+    ttl = _kick_marker_ttl()
+    marked = False
+    if ttl:
+        from django.core.cache import cache
+
+        try:
+            if not cache.add(RELAY_KICK_KEY, 1, timeout=ttl):
+                return
+            marked = True
+        except Exception:  # cache unreachable: kick without the debounce
+            logger.info("outbox relay kick marker unavailable", exc_info=True)
     try:
         outbox_relay.delay()
     except Exception:  # broker down: the beat sweep picks the event up later
         logger.warning("outbox relay could not be enqueued; beat sweep will deliver", exc_info=True)
+        if marked:
+            _clear_kick_marker()
+
+
+def _clear_kick_marker() -> None:
+    if not _kick_marker_ttl():
+        return
+    from django.core.cache import cache
+
+    try:
+        cache.delete(RELAY_KICK_KEY)
+    except Exception:  # the marker expires on its own
+        logger.info("outbox relay kick marker could not be cleared", exc_info=True)
+
+
+def relay_run() -> int:
+    """The relay task's body (kicks and the beat sweep): clear the kick marker FIRST, then read the
+    pending events. An event committed after the clear kicks a new run; one committed before it is
+    read by this run — so no event waits for the sweep because a kick was skipped."""
+    _clear_kick_marker()
+    return relay_pending()
 
 
 def _claim(event_id: uuid.UUID) -> uuid.UUID | None:
@@ -145,8 +253,14 @@ def relay_event(event: OutboxEvent, token: uuid.UUID) -> bool:
 def relay_pending(*, batch_size: int = 500, max_batches: int = 20) -> int:
     """Deliver due events oldest first, a batch at a time: one SELECT of due ids, one conditional
     UPDATE to claim them, one SELECT to read the claimed rows, the handlers, one UPDATE to mark them
-    done. Returns how many were delivered."""
-    release_stale_claims()
+    done. Returns how many were delivered.
+
+    Housekeeping (releasing stale claims, the backlog gauges: three queries) runs at most every
+    OUTBOX_HOUSEKEEPING_SECONDS per process — relays are kicked many times a second under load, while
+    a claim goes stale only after CLAIM_TIMEOUT (minutes)."""
+    housekeeping = _housekeeping_due()
+    if housekeeping:
+        release_stale_claims()
     delivered = 0
     for _ in range(max_batches):
         due = list(
@@ -158,8 +272,21 @@ def relay_pending(*, batch_size: int = 500, max_batches: int = 20) -> int:
             break
         token, events = _claim_batch(due)
         delivered += relay_claimed(events, token)
-    update_backlog_metrics()
+    if housekeeping:
+        update_backlog_metrics()
     return delivered
+
+
+_housekeeping_at = [float("-inf")]
+
+
+def _housekeeping_due() -> bool:
+    interval = float(getattr(settings, "OUTBOX_HOUSEKEEPING_SECONDS", 2.0))
+    now = time.monotonic()
+    if now - _housekeeping_at[0] < interval:
+        return False
+    _housekeeping_at[0] = now
+    return True
 
 
 def release_stale_claims() -> int:
@@ -191,7 +318,7 @@ def replay_dead(*, event_ids: list[Any], merchant: Any = None) -> int:
         qs = qs.filter(merchant_id=getattr(merchant, "pk", merchant))
     count = qs.update(state=OutboxEvent.State.PENDING, attempts=0, available_at=timezone.now(), last_error="")
     if count:
-        on_commit(_kick_relay)
+        _kick_after_commit()
     return count
 
 

@@ -140,6 +140,11 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+# outbox (kaleem/outbox/services.py): a kicked relay run that has not started yet covers every event
+# committed meanwhile (a Redis marker, this TTL if the run is lost); stale-claim release and the
+# backlog gauges run at most this often per process
+OUTBOX_RELAY_KICK_TTL = env.float("OUTBOX_RELAY_KICK_TTL", default=10.0)
+OUTBOX_HOUSEKEEPING_SECONDS = env.float("OUTBOX_HOUSEKEEPING_SECONDS", default=2.0)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "kaleem.outbox_relay", "schedule": 5.0},
     "idempotency-purge": {"task": "kaleem.idempotency_purge", "schedule": 3600.0},
