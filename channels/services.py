@@ -550,11 +550,17 @@ def assistant_turn_and_deliver(*, conversation_id: Any, message_id: Any, channel
     (the outbox stays their durable fallback). Used by the inline path above and by the
     `conversations.assistant_turn` task."""
     from conversations.assistant.turns import conversation_turn_process
+    from kaleem.outbox.services import relay_kicks_deferred
 
     started = timezone.now()
-    outcome = conversation_turn_process(conversation_id=conversation_id, message_id=message_id)
-    if outcome in ("answered", "human_owned"):  # human_owned may still have written a hand-off notice
-        replies_deliver_now(conversation_id=conversation_id, since=started, channel=channel)
+    # the replies' `message.outbound` events kick the relay once they are sent, not at commit: the
+    # relay then finds their deliveries taken (no racing `deliver_message` task), and the inbox and
+    # automations still hear of them at once; a process dying in between leaves them to the sweep
+    with relay_kicks_deferred("message.outbound"):
+        replies: list[Any] = []
+        outcome = conversation_turn_process(conversation_id=conversation_id, message_id=message_id, replies=replies)
+        if outcome in ("answered", "human_owned"):  # human_owned may still have written a hand-off notice
+            replies_deliver_now(conversation_id=conversation_id, since=started, channel=channel, messages=replies)
     return outcome
 
 
@@ -684,24 +690,30 @@ def _publish_webchat(message: Any) -> None:
     publish_message(message)
 
 
-def replies_deliver_now(*, conversation_id: Any, since: datetime, channel: Channel | None = None) -> int:
+def replies_deliver_now(
+    *, conversation_id: Any, since: datetime, channel: Channel | None = None, messages: list[Any] | None = None
+) -> int:
     """Send the replies written to a conversation since `since` from this worker, right after their
     commit — no outbox relay and no extra task on the way to the customer. The `message.outbound`
     outbox event stays the durable fallback: if this process dies first, the relay queues the send.
-    Returns the number of messages sent."""
+    `messages`: the replies as the turn wrote them (with their conversation), instead of reading them
+    back. Returns the number of messages sent."""
     from conversations.models import Message
 
-    replies = list(
-        Message.objects.select_related("conversation")
-        .filter(
-            conversation_id=conversation_id,
-            direction=Message.Direction.OUTBOUND,
-            kind=Message.Kind.MESSAGE,
-            delivery_status=Message.Delivery.PENDING,
-            created_at__gte=since,
+    if messages is not None:
+        replies = [m for m in messages if m.direction == Message.Direction.OUTBOUND and m.kind == Message.Kind.MESSAGE]
+    else:
+        replies = list(
+            Message.objects.select_related("conversation")
+            .filter(
+                conversation_id=conversation_id,
+                direction=Message.Direction.OUTBOUND,
+                kind=Message.Kind.MESSAGE,
+                delivery_status=Message.Delivery.PENDING,
+                created_at__gte=since,
+            )
+            .order_by("created_at")
         )
-        .order_by("created_at")
-    )
     sent = 0
     for index, message in enumerate(replies):
         if channel is not None and message.channel_id == channel.id:

@@ -81,6 +81,15 @@ def contact_name_index_update(*, contact: Contact, created: bool = False) -> Non
     _create(contact=contact, digests=wanted - existing)
 
 
+def contact_name_index_create(*, contact: Contact) -> None:
+    """The index rows of a contact created in the caller's transaction: one INSERT, inside that
+    transaction (no other writer can know the new contact yet, so no conflict to recover from)."""
+    ContactNameToken.objects.bulk_create(
+        ContactNameToken(merchant_id=contact.merchant_id, contact=contact, digest=d)
+        for d in {name_digest(merchant_id=contact.merchant_id, token=t) for t in name_terms(contact.name)}
+    )
+
+
 def _create(*, contact: Contact, digests: Iterable[str]) -> None:
     new = [ContactNameToken(merchant_id=contact.merchant_id, contact=contact, digest=d) for d in digests]
     if not new:

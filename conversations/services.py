@@ -20,11 +20,11 @@ from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
-from conversations.contact_index import contact_name_index_update
+from conversations.contact_index import contact_name_index_create, contact_name_index_update
 from conversations.models import AnswerGap, Contact, ContactIdentity, Conversation, Lead, Message
 from kaleem import metrics
 from kaleem.core.errors import ApplicationError, ConflictError, NotFoundError
-from kaleem.db import atomic, on_commit
+from kaleem.db import atomic, in_transaction, on_commit
 from kaleem.outbox import emit
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,12 @@ def _quiet_period() -> float:
 
 
 def _contact_resolve(*, merchant: Any, channel: Any, external_id: str, name: str, language: str) -> Contact:
-    identity = ContactIdentity.objects.for_merchant(merchant).filter(channel=channel, external_id=external_id).first()
+    identity = (
+        ContactIdentity.objects.for_merchant(merchant)
+        .filter(channel=channel, external_id=external_id)
+        .select_related("contact")
+        .first()
+    )
     if identity is not None:
         contact = identity.contact
         if name and not contact.name:
@@ -83,10 +88,29 @@ def _contact_resolve(*, merchant: Any, channel: Any, external_id: str, name: str
             ContactIdentity.objects.create(merchant=merchant, contact=contact, channel=channel, external_id=external_id)
     except IntegrityError:  # a concurrent first message created it: use theirs
         contact.delete()
-        return ContactIdentity.objects.get(channel=channel, external_id=external_id).contact
+        return ContactIdentity.objects.select_related("contact").get(channel=channel, external_id=external_id).contact
     if name:  # the blind index that lets the inbox search the encrypted name
         contact_name_index_update(contact=contact, created=True)
     return contact
+
+
+def _conversation_created_payload(conversation: Conversation, channel: Any) -> dict[str, Any]:
+    return {
+        "conversation_id": str(conversation.id),
+        "channel_id": str(channel.pk),
+        "channel": getattr(channel, "kind", ""),
+    }
+
+
+def _message_received_payload(message: Message, channel: Any) -> dict[str, Any]:
+    return {
+        "message_id": str(message.id),
+        "conversation_id": str(message.conversation_id),
+        "channel_id": str(channel.pk),
+        "channel": getattr(channel, "kind", ""),
+        "text": message.text,
+        "attachments": len(message.attachments),
+    }
 
 
 def _conversation_get_or_create(*, merchant: Any, channel: Any, external_id: str) -> Conversation:
@@ -99,15 +123,51 @@ def _conversation_get_or_create(*, merchant: Any, channel: Any, external_id: str
             emit(
                 merchant=merchant,
                 event_type="conversation.created",
-                payload={
-                    "conversation_id": str(conversation.id),
-                    "channel_id": str(channel.pk),
-                    "channel": getattr(channel, "kind", ""),
-                },
+                payload=_conversation_created_payload(conversation, channel),
             )
             return conversation
     except IntegrityError:
         return Conversation.objects.get(channel=channel, external_id=external_id)
+
+
+def _first_inbound(
+    *, merchant: Any, channel: Any, external_id: str, name: str, language: str, message: Message, now: datetime
+) -> Conversation | None:
+    """A sender's first message: contact, identity, name index, conversation, message and both events
+    in ONE transaction (one commit instead of five). Returns None when a unique constraint answered —
+    the sender already has an identity (a deleted conversation), a concurrent first message won, or
+    the message is a duplicate — and the whole block rolled back; the caller then takes the general
+    path, whose get-or-create steps handle those cases one by one. The IntegrityError is caught
+    outside the outermost block, as MongoDB (no savepoints) requires."""
+    try:
+        with atomic():
+            contact = Contact.objects.create(merchant=merchant, name=name, language=language)
+            ContactIdentity.objects.create(merchant=merchant, contact=contact, channel=channel, external_id=external_id)
+            if name:  # the blind index that lets the inbox search the encrypted name
+                contact_name_index_create(contact=contact)
+            conversation = Conversation(
+                merchant=merchant,
+                channel=channel,
+                external_id=external_id,
+                contact=contact,
+                language=language,
+                last_activity_at=now,
+                last_inbound_at=message.received_at,
+                latest_inbound_id=message.id,
+                unread_count=1,
+            )
+            conversation.save(force_insert=True)
+            emit(
+                merchant=merchant,
+                event_type="conversation.created",
+                payload=_conversation_created_payload(conversation, channel),
+            )
+            message.conversation = conversation
+            message.save(force_insert=True)
+            emit(merchant=merchant, event_type="message.received", payload=_message_received_payload(message, channel))
+    except IntegrityError:
+        return None
+    return conversation
 
 
 def record_inbound(
@@ -130,18 +190,16 @@ def record_inbound(
     `schedule_turn=False`: the caller runs the assistant itself (channels' webhook processing does
     when the quiet period is 0, saving a task hop).
 
-    Duplicates by (channel, provider_message_id) return the stored message with `created=False`.
-    Empty messages with no attachments are still stored (nothing is lost) but never answered."""
+    Duplicates by (channel, provider_message_id) return the stored message with `created=False` (the
+    unique constraint answers: no read before the write). Empty messages with no attachments are still
+    stored (nothing is lost) but never answered. The returned conversation carries the fields this
+    call wrote; it is not re-read."""
     if getattr(channel, "merchant_id", None) != getattr(merchant, "pk", merchant):
         raise NotFoundError("Channel not found.")
     external_id = str(external_id or "").strip()[:MAX_EXTERNAL_ID]
     if not external_id:
         raise ApplicationError("A sender id is required.", code="invalid", fields={"external_id": ["Required."]})
     provider_message_id = (str(provider_message_id).strip()[:255] or None) if provider_message_id else None
-    if provider_message_id:
-        existing = Message.objects.filter(channel=channel, provider_message_id=provider_message_id).first()
-        if existing is not None:
-            return InboundResult(conversation=existing.conversation, message=existing, created=False)
 
     raw = clean_text(text)
     truncated = len(raw) > MAX_STORED_TEXT
@@ -149,9 +207,41 @@ def record_inbound(
     now = timezone.now()
     received_at = received_at or now
     language = language_hint if language_hint in ("ar", "en") else ""
+    message = Message(
+        merchant=merchant,
+        channel=channel,
+        direction=Message.Direction.INBOUND,
+        sender=Message.Sender.CUSTOMER,
+        text=body,
+        elements=list(elements or [])[:20],
+        attachments=list(attachments or [])[:20],
+        provider_message_id=provider_message_id,
+        delivery_status=Message.Delivery.RECEIVED,
+        sent_at=sent_at or received_at,
+        received_at=received_at,
+        meta={"truncated": True, "original_length": len(raw)} if truncated else {},
+    )
+    answerable = bool(body or attachments)
+    conversation = Conversation.objects.for_merchant(merchant).filter(channel=channel, external_id=external_id).first()
+    if conversation is None:
+        conversation = _first_inbound(
+            merchant=merchant,
+            channel=channel,
+            external_id=external_id,
+            name=clean_text(contact_name)[:200],
+            language=language,
+            message=message,
+            now=now,
+        )
+        if conversation is not None:
+            if answerable and schedule_turn:
+                on_commit(lambda: _schedule_turn(conversation_id=conversation.id, message_id=message.id))
+            metrics.MESSAGES.labels(channel=getattr(channel, "kind", "unknown"), direction="in").inc()
+            return InboundResult(conversation=conversation, message=message, created=True)
     # Resolved before the transaction: their "another writer won" recovery catches IntegrityError,
     # which is only safe around an outermost block (MongoDB has no savepoints).
-    conversation = _conversation_get_or_create(merchant=merchant, channel=channel, external_id=external_id)
+    if conversation is None:
+        conversation = _conversation_get_or_create(merchant=merchant, channel=channel, external_id=external_id)
     if conversation.contact_id is None:  # first message, or the contact was deleted (privacy)
         contact = _contact_resolve(
             merchant=merchant,
@@ -162,58 +252,55 @@ def record_inbound(
         )
         Conversation.objects.filter(id=conversation.id).update(contact=contact)
         conversation.contact = contact
+    message.conversation = conversation
+    updates: dict[str, Any] = {
+        "last_activity_at": now,
+        "last_inbound_at": received_at,
+        "latest_inbound_id": message.id,
+        "unread_count": F("unread_count") + 1,
+        "updated_at": now,
+    }
+    if language:
+        updates["language"] = language
+    reopen: dict[str, Any] = {
+        "status": Status.BOT,
+        "closed_at": None,
+        "low_confidence_streak": 0,
+        "handoff_reason": "",
+        "assigned_to": None,
+    }
     try:
         with atomic():
-            message = Message.objects.create(
-                merchant=merchant,
-                conversation=conversation,
-                channel=channel,
-                direction=Message.Direction.INBOUND,
-                sender=Message.Sender.CUSTOMER,
-                text=body,
-                elements=list(elements or [])[:20],
-                attachments=list(attachments or [])[:20],
-                provider_message_id=provider_message_id,
-                delivery_status=Message.Delivery.RECEIVED,
-                sent_at=sent_at or received_at,
-                received_at=received_at,
-                meta={"truncated": True, "original_length": len(raw)} if truncated else {},
-            )
-            # Reopen a closed conversation: the customer writing again hands it back to the bot.
-            Conversation.objects.filter(id=conversation.id, status=Status.CLOSED).update(
-                status=Status.BOT, closed_at=None, low_confidence_streak=0, handoff_reason="", assigned_to=None
-            )
-            updates: dict[str, Any] = {
-                "last_activity_at": now,
-                "last_inbound_at": received_at,
-                "latest_inbound_id": message.id,
-                "unread_count": F("unread_count") + 1,
-                "updated_at": now,
-            }
-            if language:
-                updates["language"] = language
-            Conversation.objects.filter(id=conversation.id).update(**updates)
-            conversation.refresh_from_db()
-            emit(
-                merchant=merchant,
-                event_type="message.received",
-                payload={
-                    "message_id": str(message.id),
-                    "conversation_id": str(conversation.id),
-                    "channel_id": str(channel.pk),
-                    "channel": getattr(channel, "kind", ""),
-                    "text": body,
-                    "attachments": len(message.attachments),
-                },
-            )
-            if (body or attachments) and schedule_turn:
+            message.save(force_insert=True)
+            # One conditional UPDATE in the usual case; a closed conversation is reopened by the same
+            # write (the customer writing again hands it back to the bot). Each write is conditional,
+            # so a concurrent close/reopen between them only changes which one applies.
+            rows = Conversation.objects.filter(id=conversation.id)
+            reopened = False
+            if not rows.exclude(status=Status.CLOSED).update(**updates):
+                reopened = bool(rows.filter(status=Status.CLOSED).update(**reopen, **updates))
+                if not reopened:
+                    rows.update(**updates)
+            emit(merchant=merchant, event_type="message.received", payload=_message_received_payload(message, channel))
+            if answerable and schedule_turn:
                 on_commit(lambda: _schedule_turn(conversation_id=conversation.id, message_id=message.id))
     except IntegrityError:
-        # Lost a race with the same provider message id: the other writer stored it.
-        existing = Message.objects.filter(channel=channel, provider_message_id=provider_message_id).first()
+        # A duplicate provider message id (or a lost race with the same id): the other writer stored it.
+        existing = (
+            Message.objects.select_related("conversation")
+            .filter(channel=channel, provider_message_id=provider_message_id)
+            .first()
+            if provider_message_id
+            else None
+        )
         if existing is None:
             raise
         return InboundResult(conversation=existing.conversation, message=existing, created=False)
+    updates.update(unread_count=(conversation.unread_count or 0) + 1)  # as read plus ours: not re-read
+    if reopened:
+        updates.update(reopen)
+    for name, value in updates.items():
+        setattr(conversation, name, value)
     metrics.MESSAGES.labels(channel=getattr(channel, "kind", "unknown"), direction="in").inc()
     return InboundResult(conversation=conversation, message=message, created=True)
 
@@ -241,6 +328,7 @@ def _outbound_create(
     meta: dict | None = None,
     intent: str = "",
     confidence: float | None = None,
+    activity_written: bool = False,
 ) -> Message:
     message = Message.objects.create(
         merchant_id=conversation.merchant_id,
@@ -257,8 +345,9 @@ def _outbound_create(
         intent=intent,
         confidence=confidence,
     )
-    now = timezone.now()
-    Conversation.objects.filter(id=conversation.id).update(last_activity_at=now, updated_at=now)
+    if not activity_written:
+        now = timezone.now()
+        Conversation.objects.filter(id=conversation.id).update(last_activity_at=now, updated_at=now)
     emit(
         merchant=conversation.merchant_id,
         event_type="message.outbound",
@@ -280,13 +369,26 @@ def reply_send(
     confidence: float | None = None,
     meta: dict | None = None,
     sender: str = Message.Sender.ASSISTANT,
+    conversation_fields: dict[str, Any] | None = None,
 ) -> Message | None:
-    """Write the assistant's reply; returns None (nothing sent) when the bot no longer owns the thread."""
-    with atomic():
-        owned = Conversation.objects.filter(id=conversation.id, status=Status.BOT).exists()
-        if sender == Message.Sender.ASSISTANT and not owned:
-            return None
+    """Write the assistant's reply; returns None (nothing sent) when the bot no longer owns the thread.
+
+    `conversation_fields` (the assistant's turn state) are written by the same conditional UPDATE that
+    checks the bot still owns the conversation, so only when the reply is written."""
+    with atomic(savepoint=False):  # the turn's transaction: nothing to keep if this part fails
+        activity_written = False
+        if sender == Message.Sender.ASSISTANT:
+            # the ownership check and the activity stamp are one conditional write
+            now = timezone.now()
+            activity_written = bool(
+                Conversation.objects.filter(id=conversation.id, status=Status.BOT).update(
+                    last_activity_at=now, updated_at=now, **(conversation_fields or {})
+                )
+            )
+            if not activity_written:
+                return None
         message = _outbound_create(
+            activity_written=activity_written,
             conversation=conversation,
             sender=sender,
             text=reply.text,
@@ -315,15 +417,16 @@ def message_mark_sent(*, message_id: Any, provider_message_id: str | None, sent_
     updates: dict[str, Any] = {"delivery_status": Message.Delivery.SENT, "sent_at": sent_at or timezone.now()}
     if provider_message_id:
         updates["provider_message_id"] = str(provider_message_id)[:255]
+    sent = Message.objects.filter(
+        id=message_id,
+        direction=Message.Direction.OUTBOUND,
+        delivery_status__in=[Message.Delivery.PENDING, Message.Delivery.FAILED],
+    )
     try:
+        if not in_transaction():  # autocommit: one UPDATE; a constraint error breaks no transaction
+            return bool(sent.update(**updates))
         with atomic():
-            return bool(
-                Message.objects.filter(
-                    id=message_id,
-                    direction=Message.Direction.OUTBOUND,
-                    delivery_status__in=[Message.Delivery.PENDING, Message.Delivery.FAILED],
-                ).update(**updates)
-            )
+            return bool(sent.update(**updates))
     except IntegrityError:  # provider id already used on this channel: keep status, drop the id
         updates.pop("provider_message_id", None)
         return bool(

@@ -121,14 +121,27 @@ class SqlAtomic(transaction.Atomic):
         return result
 
 
-def atomic(using: str | None | Callable[..., Any] = None, *, durable: bool = False) -> Any:
-    """Django's ``transaction.atomic`` on SQL; the backend's transaction API on MongoDB."""
+def atomic(using: str | None | Callable[..., Any] = None, *, durable: bool = False, savepoint: bool = True) -> Any:
+    """Django's ``transaction.atomic`` on SQL; the backend's transaction API on MongoDB.
+
+    ``savepoint=False``: nested in another block, this one joins it without a savepoint (two round
+    trips fewer on SQL); an exception leaving it then dooms the whole transaction, which is what
+    MongoDB does anyway. For blocks whose callers never catch their exceptions and carry on."""
     if callable(using):  # bare @atomic: "using" is the decorated function
         return atomic(DEFAULT_DB_ALIAS)(using)
     alias = using or DEFAULT_DB_ALIAS
     if is_mongodb(alias):
         return MongoAtomic(alias, durable=durable)
-    return SqlAtomic(alias, True, durable)
+    return SqlAtomic(alias, savepoint, durable)
+
+
+def in_transaction(using: str | None = None) -> bool:
+    """Whether an ``atomic`` block is open on the alias (either backend). Outside one, a single write
+    runs in autocommit: a unique-constraint error leaves no transaction to roll back."""
+    connection = connections[using or DEFAULT_DB_ALIAS]
+    if connection.vendor == "mongodb":
+        return bool(getattr(connection, "in_atomic_block_mongo", False))
+    return connection.in_atomic_block
 
 
 def on_commit(func: Callable[[], Any], using: str | None = None, *, robust: bool = False) -> None:

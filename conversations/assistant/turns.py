@@ -41,7 +41,10 @@ def _burst_plan(results: list[tuple[Message, TurnResult]]) -> list[tuple[Message
     return plan
 
 
-def conversation_turn_process(*, conversation_id: Any, message_id: Any) -> str:
+def conversation_turn_process(*, conversation_id: Any, message_id: Any, replies: list[Message] | None = None) -> str:
+    """Answer the conversation's unanswered customer messages (one answer per burst); returns the outcome.
+    `replies`, when given, receives the reply messages written (the caller sends them without reading
+    them back)."""
     conversation = (
         Conversation.objects.filter(id=conversation_id).select_related("merchant", "channel", "contact").first()
     )
@@ -109,6 +112,12 @@ def conversation_turn_process(*, conversation_id: Any, message_id: Any) -> str:
             plan = [(substantive[-1][0], joined)]
             state = joined.state
 
+    # What the turn leaves on the conversation: written with the first reply's ownership check (one
+    # conditional UPDATE), or on its own when no reply is written.
+    language = results[-1][1].language if results else conversation.language
+    streak = int(state.pop("low_conf_streak", 0))
+    turn_fields = {"state": state, "low_confidence_streak": streak, "language": language or conversation.language}
+
     # All writes of the turn in one transaction: one commit instead of one per statement.
     outcome = "answered"
     with atomic():
@@ -122,10 +131,14 @@ def conversation_turn_process(*, conversation_id: Any, message_id: Any) -> str:
                 intent=result.intent,
                 confidence=result.confidence,
                 meta={"evidence": result.evidence[:5], "latency_ms": result.latency_ms, "language": result.language},
+                conversation_fields=turn_fields,
             )
             if sent is None:
                 outcome = "human_owned"  # an agent took over while we were thinking
                 break
+            turn_fields = {}  # written
+            if replies is not None:
+                replies.append(sent)
             if result.gap_reason:
                 # "I want a human" is not the gap: the question before it is, when there was one
                 question = message.text
@@ -144,10 +157,6 @@ def conversation_turn_process(*, conversation_id: Any, message_id: Any) -> str:
             if result.handoff:
                 services.conversation_handoff(conversation=conversation, reason=result.handoff_reason or "handoff")
                 break
-        if outcome == "answered":
-            language = results[-1][1].language if results else conversation.language
-            streak = int(state.pop("low_conf_streak", 0))
-            Conversation.objects.filter(id=conversation.id).update(
-                state=state, low_confidence_streak=streak, language=language or conversation.language
-            )
+        if outcome == "answered" and turn_fields:
+            Conversation.objects.filter(id=conversation.id).update(**turn_fields)
     return outcome

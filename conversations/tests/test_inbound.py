@@ -157,3 +157,33 @@ def test_automation_events_are_emitted_once_per_fact(channel):
         "channel_id": str(channel.pk),
         "reason": "human_request",
     }
+
+
+def test_first_message_is_one_transaction_and_a_follow_up_three_writes(channel, django_assert_max_num_queries):
+    # first: conversation lookup, then contact, identity, name index, conversation, two events, message
+    with django_assert_max_num_queries(10):  # incl. the savepoint pair of the test's transaction
+        first = inbound(channel, text="hi", contact_name="Sara", provider_message_id="q1")
+    # follow-up: conversation lookup, message, one conditional conversation update, event
+    with django_assert_max_num_queries(6):
+        second = inbound(channel, text="again", provider_message_id="q2")
+    assert second.conversation.id == first.conversation.id
+    assert second.conversation.unread_count == 2 == Conversation.objects.get().unread_count
+    assert second.conversation.latest_inbound_id == second.message.id
+    assert list(OutboxEvent.objects.order_by("created_at").values_list("event_type", flat=True)) == [
+        "conversation.created",
+        "message.received",
+        "message.received",
+    ]
+
+
+def test_a_known_sender_without_a_conversation_keeps_their_contact(channel):
+    """The one-transaction first message meets an existing identity (its conversation was deleted):
+    it rolls back whole and the general path links the new conversation to the known contact."""
+    first = inbound(channel, text="hi", contact_name="Sara", provider_message_id="k1")
+    contact_id = first.conversation.contact_id
+    Conversation.objects.filter(id=first.conversation.id).delete()
+    again = inbound(channel, text="back", provider_message_id="k2")
+    assert again.created and again.conversation.id != first.conversation.id
+    assert again.conversation.contact_id == contact_id and Contact.objects.count() == 1
+    assert Message.objects.get(provider_message_id="k2").conversation_id == again.conversation.id
+    assert OutboxEvent.objects.filter(event_type="conversation.created").count() == 2
