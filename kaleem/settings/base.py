@@ -115,7 +115,7 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "kaleem.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "kaleem",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},

@@ -1,0 +1,16 @@
+"""The Redis cache backend (kaleem.redis_cache): Django's, with one client per connection pool."""
+
+import uuid
+
+from kaleem.redis_cache import RedisCache
+from kaleem.testing.services import redis_url_or_skip
+
+
+def test_behaves_like_djangos_backend_and_reuses_its_client():
+    cache = RedisCache(redis_url_or_skip(), {"KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}"})
+    assert cache.add("k", 1, timeout=5) and not cache.add("k", 2, timeout=5)
+    assert cache.get("k") == 1 and cache.get_many(["k", "missing"]) == {"k": 1}
+    cache.delete("k")
+    assert cache.get("k") is None
+    client = cache._cache.get_client(write=True)
+    assert client is cache._cache.get_client("another key", write=True)  # built once, not per call
