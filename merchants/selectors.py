@@ -5,6 +5,7 @@ from typing import Any
 from django.db.models import F, QuerySet
 
 from kaleem.core.errors import NotFoundError
+from kaleem.core.stored import as_stored
 from merchants.models import ApiToken, AuditLog, Membership, Merchant
 
 
@@ -38,19 +39,31 @@ def audit_log_list(*, merchant: Merchant) -> QuerySet[AuditLog]:
     return AuditLog.objects.for_merchant(merchant).select_related("actor").order_by("-created_at")
 
 
-AUDIT_LOG_ROW_FIELDS = ("id", "action", "target_type", "target_id", "data", "ip_address", "created_at")
+AUDIT_LOG_ROW_FIELDS = ("action", "target_type", "target_id", "ip_address", "created_at")
 
 
-@functools.cache
-def _audit_log_rows_shape() -> QuerySet:
+@functools.lru_cache(maxsize=1024)
+def _audit_log_rows_shape(merchant_id: Any) -> QuerySet:
     # Resolving the column list and the actor join costs more CPU than running the page query, so the
     # shape is built once per process and only cloned and filtered per request (it is never evaluated).
-    return AuditLog.objects.order_by("-created_at", "-id").values(*AUDIT_LOG_ROW_FIELDS, actor_email=F("actor__email"))
+    # The id and the data document go to the API as stored (kaleem.core.stored): converting them to
+    # UUID objects and parsed documents only for the renderer to turn them back cost ~15 % of a page.
+    return (
+        AuditLog.objects.filter(merchant_id=merchant_id)
+        .order_by("-created_at", "-id")
+        .values(
+            *AUDIT_LOG_ROW_FIELDS,
+            actor_email=F("actor__email"),
+            stored_id=as_stored("id"),
+            stored_data=as_stored("data"),
+        )
+    )
 
 
 def audit_log_rows(*, merchant: Merchant) -> QuerySet:
-    """The audit log as plain dict rows (no model instances): the API list is a hot read."""
-    return _audit_log_rows_shape().for_merchant(merchant)
+    """The audit log as plain dict rows (no model instances; `stored_id` and `stored_data` as the database
+    keeps them): the API list is a hot read. Shape them with `audit_log_rows_output`."""
+    return _audit_log_rows_shape(merchant.pk).all()
 
 
 def team_member_get(*, merchant: Merchant, membership_id: Any) -> Membership:

@@ -13,10 +13,23 @@ from rest_framework.utils.encoders import JSONEncoder
 
 _OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
 _LINE_SEPARATOR, _PARAGRAPH_SEPARATOR = "\u2028".encode(), "\u2029".encode()
-_fallback_encoder = JSONEncoder()
+
+
+class _Encoder(JSONEncoder):
+    """DRF's encoder, plus stored JSON embedded by `kaleem.core.stored.json_document`."""
+
+    def default(self, obj: Any) -> Any:
+        if isinstance(obj, orjson.Fragment):
+            return orjson.loads(orjson.dumps(obj))
+        return super().default(obj)
+
+
+_fallback_encoder = _Encoder()
 
 
 class FastJSONRenderer(JSONRenderer):
+    encoder_class = _Encoder
+
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         if data is None:
             return b""

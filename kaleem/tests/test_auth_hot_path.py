@@ -1,11 +1,15 @@
 """The API auth hot path: remembered memberships, revocation across processes, and the audit page's
 fast output staying identical to its serializer."""
 
+import json
+import uuid
+
 import pytest
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
 from kaleem.core.renderers import FastJSONRenderer
+from kaleem.core.stored import uuid_text
 from kaleem.tenancy import authentication as auth
 from kaleem.testing.api import member_client
 from merchants import selectors
@@ -78,15 +82,27 @@ def test_fast_audit_output_matches_the_serializer():
     owner, merchant, user = member_client("owner")
     audit(merchant=merchant, actor=user, action="product.updated", data={"fields": ["price"]}, ip_address="10.0.0.1")
     audit(merchant=merchant, actor=None, action="system.job", data={})
+    audit(merchant=merchant, actor=user, action="faq.added", data={"q": "كم يوم الاسترجاع؟", "n": [1.5, None, True]})
     rows = list(selectors.audit_log_rows(merchant=merchant))
-    entries = [AuditLog.objects.select_related("actor").get(pk=row["id"]) for row in rows]
+    entries = list(AuditLog.objects.filter(merchant=merchant).select_related("actor").order_by("-created_at", "-id"))
     render = FastJSONRenderer().render
-    assert render(audit_log_rows_output(rows)) == render(AuditLogOutput(entries, many=True).data)
+    fast, reference = (
+        render(audit_log_rows_output(rows)),
+        JSONRenderer().render(AuditLogOutput(entries, many=True).data),
+    )
+    # ids and documents are emitted as stored, so the bytes may differ in spacing but never in content
+    assert json.loads(fast) == json.loads(reference)
+    assert [row["id"] for row in json.loads(fast)] == [str(entry.pk) for entry in entries]
     assert render(AuditLogOutput(entries, many=True).data) == JSONRenderer().render(
         AuditLogOutput(entries, many=True).data
     )
     page = owner.get("/api/v1/merchants/current/audit-log").json()["results"]
-    assert {p["action"] for p in page} >= {"product.updated", "system.job"}
+    assert {p["action"] for p in page} >= {"product.updated", "system.job", "faq.added"}
+    assert next(p for p in page if p["action"] == "faq.added")["data"]["q"] == "كم يوم الاسترجاع؟"
+    # an indented rendering goes through DRF's encoder, which must read the stored documents too
+    indented = owner.get("/api/v1/merchants/current/audit-log", HTTP_ACCEPT="application/json; indent=2")
+    assert indented.status_code == 200 and b'\n  "results"' in indented.content
+    assert json.loads(indented.content)["results"] == page
     assert APIClient().get("/api/v1/merchants/current/audit-log").status_code == 401
 
 
@@ -104,3 +120,36 @@ def test_list_endpoints_use_a_constant_number_of_queries():
         with assert_max_queries(3):
             r = owner.get(url)
         assert r.status_code == 200 and r.json()["results"], url
+
+
+def test_api_calls_with_credentials_skip_the_page_middleware(client):
+    owner, merchant, user = member_client("owner")
+    api = owner.get("/api/v1/merchants/current/audit-log", HTTP_COOKIE="sessionid=stale-session")
+    assert api.status_code == 200
+    handled = api.wsgi_request  # what the view saw: no session, messages or page merchant was set up
+    assert not any(
+        hasattr(handled, name) for name in ("session", "_messages", "page_membership", "csrf_processing_done")
+    )
+    assert not api.cookies
+    assert api["X-Request-ID"] and api["Content-Language"]  # the shared middleware still runs
+    client.force_login(user)
+    page = client.get("/dashboard/")
+    assert page.status_code == 200  # pages keep sessions, CSRF, messages and the session merchant
+    assert "csrftoken" in page.cookies
+    assert all(hasattr(page.wsgi_request, name) for name in ("session", "_messages", "page_membership"))
+    anonymous_api = client.get("/api/v1/auth/me")  # no Authorization header: the full stack, then 401
+    assert anonymous_api.status_code == 401 and hasattr(anonymous_api.wsgi_request, "session")
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "0c442dd959334628950099b053352f8e",  # SQLite
+        "0c442dd9-5933-4628-9500-99b053352f8e",
+        uuid.UUID("0c442dd9-5933-4628-9500-99b053352f8e"),  # PostgreSQL
+        uuid.UUID("0c442dd9-5933-4628-9500-99b053352f8e").bytes,  # MongoDB binary
+    ],
+)
+def test_stored_uuids_render_in_canonical_form(stored):
+    assert uuid_text(stored) == "0c442dd9-5933-4628-9500-99b053352f8e"
+    assert uuid_text(None) is None

@@ -1,6 +1,7 @@
 from django.utils import timezone
 from rest_framework import serializers
 
+from kaleem.core.stored import json_document, uuid_text
 from kaleem.tenancy.roles import Role
 from merchants.models import ApiToken, AuditLog, Language, Membership, Merchant
 
@@ -148,17 +149,18 @@ class ApiTokenInput(serializers.Serializer):
 
 def audit_log_rows_output(rows: list[dict]) -> list[dict]:
     """AuditLogOutput's representation once rendered, built from `selectors.audit_log_rows` dicts without
-    per-field serializer machinery: ids and times stay UUID and datetime objects for the API renderer to
-    encode in C (a test keeps the rendered bytes identical to the serializer's)."""
+    per-field serializer machinery: times stay datetime objects for the API renderer to encode in C, the
+    id and the data document are emitted as stored (a test keeps the rendered JSON equal to the
+    serializer's)."""
     tz = timezone.get_current_timezone()
     return [
         {
-            "id": row["id"],
+            "id": uuid_text(row["stored_id"]),
             "action": row["action"],
             "actor": row["actor_email"],
             "target_type": row["target_type"],
             "target_id": row["target_id"],
-            "data": row["data"],
+            "data": json_document(row["stored_data"]),
             "ip_address": row["ip_address"],
             "created_at": row["created_at"].astimezone(tz),
         }
