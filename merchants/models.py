@@ -83,7 +83,7 @@ class AuditLog(TenantModel):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["merchant", "-created_at"], name="audit_merchant_created_idx")]
+        indexes = [models.Index(fields=["merchant", "-created_at", "-id"], name="audit_merchant_created_id_idx")]
 
 
 class RefreshTokenRecord(models.Model):
