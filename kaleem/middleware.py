@@ -4,11 +4,16 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.messages import middleware as messages_middleware
+from django.contrib.sessions import middleware as session_middleware
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse
+from django.middleware import csrf as csrf_middleware
 
 from kaleem.core.errors import error_response
 from kaleem.logging import merchant_id_var, request_id_var
+from kaleem.tenancy import middleware as tenancy_middleware
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 
@@ -76,3 +81,40 @@ class BodySizeLimitMiddleware:
         if request.content_type == "multipart/form-data" or not request.path.startswith(("/api/", "/webhooks/")):
             return settings.UPLOAD_MAX_BODY_BYTES
         return settings.API_MAX_BODY_BYTES
+
+
+def api_call_with_credentials(request: HttpRequest) -> bool:
+    """An API call that carries its own credentials (JWT or API token): the API authenticates only by
+    the Authorization header, so sessions, CSRF, messages and the page merchant play no part in it."""
+    return "HTTP_AUTHORIZATION" in request.META and request.path_info.startswith("/api/")
+
+
+class _PageOnly:
+    """Mixin for page-only middleware: API calls with credentials go straight past it."""
+
+    get_response: Callable[[HttpRequest], HttpResponse]
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if api_call_with_credentials(request):
+            return self.get_response(request)
+        return super().__call__(request)  # type: ignore[misc]
+
+
+class SessionMiddleware(_PageOnly, session_middleware.SessionMiddleware):
+    pass
+
+
+class CsrfViewMiddleware(_PageOnly, csrf_middleware.CsrfViewMiddleware):
+    pass
+
+
+class AuthenticationMiddleware(_PageOnly, auth_middleware.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(_PageOnly, messages_middleware.MessageMiddleware):
+    pass
+
+
+class SessionMerchantMiddleware(_PageOnly, tenancy_middleware.SessionMerchantMiddleware):
+    pass
