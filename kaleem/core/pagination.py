@@ -5,6 +5,8 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from kaleem.core.stored import aware_datetime
+
 
 class CreatedCursorPagination(CursorPagination):
     """Stable cursor over (created_at, id) so pages never skip or repeat rows under writes."""
@@ -13,6 +15,13 @@ class CreatedCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "limit"
     max_page_size = 200
+
+
+class StoredCreatedCursorPagination(CreatedCursorPagination):
+    """For dict rows that carry `created_at` as stored (`stored_created_at`, see kaleem.core.stored)."""
+
+    def _get_position_from_instance(self, instance: Any, ordering: Any) -> str:
+        return str(aware_datetime(instance["stored_created_at"]))
 
 
 def paginated_response(*, view: Any, request: Request, queryset: QuerySet, serializer_class: type) -> Response:

@@ -5,9 +5,11 @@ document), which the API renderer then turns straight back into text. On a 50-ro
 trip cost more CPU than running the query, so hot list selectors read those columns as stored
 (`as_stored`) and the output step emits them with `uuid_text` / `json_document`. Each helper accepts
 what every supported backend stores: SQLite hands back text, PostgreSQL a `uuid.UUID` and JSON text,
-MongoDB a UUID or bytes and an embedded document."""
+MongoDB a UUID or bytes and an embedded document; a stored time comes back naive (UTC) from SQLite
+and MongoDB, aware from PostgreSQL."""
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -39,3 +41,12 @@ def json_document(value: Any) -> Any:
     if isinstance(value, str | bytes):
         return orjson.Fragment(value)
     return value
+
+
+def aware_datetime(value: Any) -> datetime | None:
+    """A stored time as an aware datetime (the database keeps UTC; some drivers drop the zone)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

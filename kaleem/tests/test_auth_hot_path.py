@@ -3,13 +3,15 @@ fast output staying identical to its serializer."""
 
 import json
 import uuid
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
 from kaleem.core.renderers import FastJSONRenderer
-from kaleem.core.stored import uuid_text
+from kaleem.core.stored import aware_datetime, uuid_text
 from kaleem.tenancy import authentication as auth
 from kaleem.testing.api import member_client
 from merchants import selectors
@@ -153,3 +155,16 @@ def test_api_calls_with_credentials_skip_the_page_middleware(client):
 def test_stored_uuids_render_in_canonical_form(stored):
     assert uuid_text(stored) == "0c442dd9-5933-4628-9500-99b053352f8e"
     assert uuid_text(None) is None
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        datetime(2026, 11, 22, 5, 5, 40, 2436),  # SQLite and MongoDB: naive UTC
+        datetime(2026, 11, 22, 8, 5, 40, 2436, tzinfo=ZoneInfo("Asia/Riyadh")),  # PostgreSQL: aware
+        "2026-11-22 05:05:40.002436",
+    ],
+)
+def test_stored_times_are_read_as_utc(stored):
+    assert aware_datetime(stored) == datetime(2026, 11, 22, 5, 5, 40, 2436, tzinfo=UTC)
+    assert aware_datetime(stored).utcoffset() is not None

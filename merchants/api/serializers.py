@@ -1,7 +1,7 @@
 from django.utils import timezone
 from rest_framework import serializers
 
-from kaleem.core.stored import json_document, uuid_text
+from kaleem.core.stored import aware_datetime, json_document, uuid_text
 from kaleem.tenancy.roles import Role
 from merchants.models import ApiToken, AuditLog, Language, Membership, Merchant
 
@@ -162,7 +162,7 @@ def audit_log_rows_output(rows: list[dict]) -> list[dict]:
             "target_id": row["target_id"],
             "data": json_document(row["stored_data"]),
             "ip_address": row["ip_address"],
-            "created_at": row["created_at"].astimezone(tz),
+            "created_at": aware_datetime(row["stored_created_at"]).astimezone(tz),
         }
         for row in rows
     ]

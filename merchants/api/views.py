@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from kaleem.core.pagination import CreatedCursorPagination, paginated_response
+from kaleem.core.pagination import StoredCreatedCursorPagination, paginated_response
 from kaleem.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from kaleem.tenancy.api import TenantAPIView
 from kaleem.tenancy.roles import Role
@@ -226,6 +226,6 @@ class AuditLogListView(TenantAPIView):
 
     @extend_schema(responses=s.AuditLogOutput(many=True), tags=["merchant"])
     def get(self, request: Request) -> Response:
-        paginator = CreatedCursorPagination()
+        paginator = StoredCreatedCursorPagination()
         page = paginator.paginate_queryset(selectors.audit_log_rows(merchant=self.merchant), request, view=self)
         return paginator.get_paginated_response(s.audit_log_rows_output(page))
