@@ -56,7 +56,7 @@ MIDDLEWARE = [
     "kaleem.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "kaleem.middleware.CsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "kaleem.middleware.AuthenticationMiddleware",
     "kaleem.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -129,9 +129,7 @@ def test_api_calls_with_credentials_skip_the_page_middleware(client):
     api = owner.get("/api/v1/merchants/current/audit-log", HTTP_COOKIE="sessionid=stale-session")
     assert api.status_code == 200
     handled = api.wsgi_request  # what the view saw: no session, messages or page merchant was set up
-    assert not any(
-        hasattr(handled, name) for name in ("session", "_messages", "page_membership", "csrf_processing_done")
-    )
+    assert not any(hasattr(handled, name) for name in ("session", "_messages", "page_membership"))
     assert not api.cookies
     assert api["X-Request-ID"] and api["Content-Language"]  # the shared middleware still runs
     client.force_login(user)
