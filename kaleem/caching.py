@@ -422,3 +422,12 @@ invalidate_on_write(
     refresh=lambda scope: [("profile", lambda: _load_store_profile(scope))],
 )
 register_hot_read("store_profile", _hot_store_profiles)
+
+
+_LOCAL_CACHE_BACKENDS = ("locmem.LocMemCache", "dummy.DummyCache")
+
+
+def shared_cache() -> bool:
+    """True when Django's default cache is shared by every process (Redis): a mark one process sets
+    there (a revoked token, a queued relay run) is seen by all the others."""
+    return not settings.CACHES["default"]["BACKEND"].endswith(_LOCAL_CACHE_BACKENDS)

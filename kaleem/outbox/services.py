@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from kaleem import metrics
+from kaleem.caching import shared_cache
 from kaleem.db import on_commit
 from kaleem.models import OutboxEvent
 from kaleem.outbox.registry import batch_handlers_for, handlers_for
@@ -95,13 +96,9 @@ def _kick_marker_ttl() -> float:
     by every process (Redis) and a real broker: eager tasks run the relay inside the kick anyway, and a
     per-process cache could not be cleared by a relay running in a worker."""
     ttl = float(getattr(settings, "OUTBOX_RELAY_KICK_TTL", 10.0))
-    if ttl <= 0 or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+    if ttl <= 0 or getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False) or not shared_cache():
         return 0.0
-    from django.core.cache import cache
-    from django.core.cache.backends.dummy import DummyCache
-    from django.core.cache.backends.locmem import LocMemCache
-
-    return 0.0 if isinstance(cache, (LocMemCache, DummyCache)) else ttl
+    return ttl
 
 
 def kick_relay() -> None:

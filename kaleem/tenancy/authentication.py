@@ -31,19 +31,13 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 
+from kaleem.caching import shared_cache
 from kaleem.tenancy.context import set_current_merchant_id
 
 logger = logging.getLogger(__name__)
 
 ACCESS_BLACKLIST_PREFIX = "jwt:blacklist:"
 FAMILY_REVOKED_PREFIX = "jwt:family-revoked:"
-_LOCAL_CACHE_BACKENDS = ("locmem.LocMemCache", "dummy.DummyCache")
-
-
-def shared_cache() -> bool:
-    """True when the default cache is shared by every process (Redis), so revocations marked there
-    are seen by all workers."""
-    return not settings.CACHES["default"]["BACKEND"].endswith(_LOCAL_CACHE_BACKENDS)
 
 
 def access_token_blacklisted(jti: str) -> bool:
