@@ -84,8 +84,9 @@ class BodySizeLimitMiddleware:
 
 def api_call_with_credentials(request: HttpRequest) -> bool:
     """An API call that carries its own credentials (JWT or API token): the API authenticates only by
-        the Authorization header, so sessions, messages and the page merchant play no part in it. (CSRF stays Django's own class,
-    which `check --deploy` looks for by name; it already returns at once for the API's exempt views.)"""
+    the Authorization header, so sessions, messages and the page merchant play no part in it. (CSRF
+    stays Django's own class, which `check --deploy` looks for by name; it already returns at once for
+    the API's exempt views.)"""
     return "HTTP_AUTHORIZATION" in request.META and request.path_info.startswith("/api/")
 
 

@@ -44,8 +44,9 @@ AUDIT_LOG_ROW_FIELDS = ("action", "target_type", "target_id", "ip_address")
 
 @functools.lru_cache(maxsize=1024)
 def _audit_log_rows_shape(merchant_id: Any) -> QuerySet:
-    # Resolving the column list and the actor join costs more CPU than running the page query, so the
-    # shape is built once per process and only cloned and filtered per request (it is never evaluated).
+    # Resolving the column list, the actor join and the store filter costs more CPU than running the page
+    # query, so the shape is built once per store and process and only cloned per request (the cached
+    # queryset itself is never evaluated).
     # The id, the data document and the time go to the API as stored (kaleem.core.stored): converting
     # them to UUID objects, parsed documents and zone-aware times only for the renderer to turn them
     # back cost ~15-20 % of a page.
