@@ -73,7 +73,7 @@ def query_digests(*, merchant_id: Any, query: str) -> list[str]:
 def contact_name_index_update(*, contact: Contact, created: bool = False) -> None:
     """Make the contact's index rows match its current name (called by the contact services
     whenever a name is set; idempotent, safe against a concurrent update of the same contact)."""
-    wanted = {name_digest(merchant_id=contact.merchant_id, token=t) for t in name_terms(contact.name)}
+    wanted = _name_digests(contact)
     rows = ContactNameToken.objects.filter(merchant_id=contact.merchant_id, contact=contact)
     existing = set() if created else set(rows.values_list("digest", flat=True))
     if existing - wanted:
@@ -84,14 +84,19 @@ def contact_name_index_update(*, contact: Contact, created: bool = False) -> Non
 def contact_name_index_create(*, contact: Contact) -> None:
     """The index rows of a contact created in the caller's transaction: one INSERT, inside that
     transaction (no other writer can know the new contact yet, so no conflict to recover from)."""
-    ContactNameToken.objects.bulk_create(
-        ContactNameToken(merchant_id=contact.merchant_id, contact=contact, digest=d)
-        for d in {name_digest(merchant_id=contact.merchant_id, token=t) for t in name_terms(contact.name)}
-    )
+    ContactNameToken.objects.bulk_create(_token_rows(contact=contact, digests=_name_digests(contact)))
+
+
+def _name_digests(contact: Contact) -> set[str]:
+    return {name_digest(merchant_id=contact.merchant_id, token=t) for t in name_terms(contact.name)}
+
+
+def _token_rows(*, contact: Contact, digests: Iterable[str]) -> list[ContactNameToken]:
+    return [ContactNameToken(merchant_id=contact.merchant_id, contact=contact, digest=d) for d in digests]
 
 
 def _create(*, contact: Contact, digests: Iterable[str]) -> None:
-    new = [ContactNameToken(merchant_id=contact.merchant_id, contact=contact, digest=d) for d in digests]
+    new = _token_rows(contact=contact, digests=digests)
     if not new:
         return
     try:

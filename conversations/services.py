@@ -222,13 +222,14 @@ def record_inbound(
         meta={"truncated": True, "original_length": len(raw)} if truncated else {},
     )
     answerable = bool(body or attachments)
+    name = clean_text(contact_name)[:200]
     conversation = Conversation.objects.for_merchant(merchant).filter(channel=channel, external_id=external_id).first()
     if conversation is None:
         conversation = _first_inbound(
             merchant=merchant,
             channel=channel,
             external_id=external_id,
-            name=clean_text(contact_name)[:200],
+            name=name,
             language=language,
             message=message,
             now=now,
@@ -247,7 +248,7 @@ def record_inbound(
             merchant=merchant,
             channel=channel,
             external_id=external_id,
-            name=clean_text(contact_name)[:200],
+            name=name,
             language=language,
         )
         Conversation.objects.filter(id=conversation.id).update(contact=contact)
@@ -299,8 +300,8 @@ def record_inbound(
     updates.update(unread_count=(conversation.unread_count or 0) + 1)  # as read plus ours: not re-read
     if reopened:
         updates.update(reopen)
-    for name, value in updates.items():
-        setattr(conversation, name, value)
+    for attribute, value in updates.items():
+        setattr(conversation, attribute, value)
     metrics.MESSAGES.labels(channel=getattr(channel, "kind", "unknown"), direction="in").inc()
     return InboundResult(conversation=conversation, message=message, created=True)
 
