@@ -70,6 +70,25 @@ def make_channel(kind: str, fake: FakeProviders, merchant: Any = None, **creds: 
     return channel
 
 
+def inbound_conversation(channel: Channel, external_id: str = "966551234567", inbound_at: Any = None) -> Any:
+    """The conversation of one customer message ("مرحبا") on `channel`; `inbound_at` back-dates the
+    customer's last message (Meta's 24-hour window)."""
+    from conversations.models import Conversation
+    from conversations.services import record_inbound
+
+    result = record_inbound(
+        merchant=channel.merchant,
+        channel=channel,
+        external_id=external_id,
+        text="مرحبا",
+        provider_message_id=f"in-{external_id}-{channel.id}",
+    )
+    if inbound_at is not None:
+        Conversation.objects.filter(id=result.conversation.id).update(last_inbound_at=inbound_at)
+        result.conversation.refresh_from_db()
+    return result.conversation
+
+
 def meta_sign(raw: bytes, secret: str = APP_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), raw, hashlib.sha256).hexdigest()
 

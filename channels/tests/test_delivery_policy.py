@@ -11,27 +11,13 @@ from django.utils import timezone
 
 from channels.models import DeadLetter, OutboundDelivery
 from channels.services import dead_letter_replay, message_deliver, outbox_messages_outbound
-from channels.tests.conftest import make_channel, meta_raw, meta_sign
-from conversations.models import Conversation, Message
+from channels.tests.conftest import inbound_conversation, make_channel, meta_raw, meta_sign
+from conversations.models import Message
 from conversations.services import Reply, agent_reply_send, record_inbound, reply_send
 from kaleem.models import OutboxEvent
 from kaleem.testing.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _conversation(channel, external_id="966551234567", inbound_at=None):
-    result = record_inbound(
-        merchant=channel.merchant,
-        channel=channel,
-        external_id=external_id,
-        text="مرحبا",
-        provider_message_id=f"in-{external_id}-{channel.id}",
-    )
-    if inbound_at is not None:
-        Conversation.objects.filter(id=result.conversation.id).update(last_inbound_at=inbound_at)
-        result.conversation.refresh_from_db()
-    return result.conversation
 
 
 def _interrupted_delivery(message, *, claimed_ago: float, parts_sent: int = 0) -> OutboundDelivery:
@@ -67,7 +53,7 @@ def _outbound_event(message) -> OutboxEvent:
 def test_part_in_flight_when_worker_died_is_not_resent_but_surfaced_as_unknown(fake, settings):
     settings.OUTBOUND_CLAIM_TIMEOUT = 30
     channel = make_channel("whatsapp", fake)
-    message = reply_send(conversation=_conversation(channel), reply=Reply(text="سعر التوصيل 25 ريال"))
+    message = reply_send(conversation=inbound_conversation(channel), reply=Reply(text="سعر التوصيل 25 ريال"))
     delivery = _interrupted_delivery(message, claimed_ago=31)
 
     assert message_deliver(message_id=message.id) == OutboundDelivery.State.UNKNOWN
@@ -86,7 +72,7 @@ def test_part_in_flight_when_worker_died_is_not_resent_but_surfaced_as_unknown(f
 def test_operator_replay_of_an_unknown_delivery_sends_it_once(fake, settings, django_capture_on_commit_callbacks):
     settings.OUTBOUND_CLAIM_TIMEOUT = 30
     channel = make_channel("telegram", fake)
-    message = reply_send(conversation=_conversation(channel, "4242"), reply=Reply(text="hello"))
+    message = reply_send(conversation=inbound_conversation(channel, "4242"), reply=Reply(text="hello"))
     _interrupted_delivery(message, claimed_ago=60)
     assert message_deliver(message_id=message.id) == OutboundDelivery.State.UNKNOWN
     dead = DeadLetter.objects.get(message_id=message.id)
@@ -103,7 +89,7 @@ def test_later_part_in_flight_keeps_the_parts_already_accepted(fake, settings):
     channel = make_channel("telegram", fake)
     product = {"type": "product", "id": "p1", "title": "فستان", "price": "10", "image_url": "https://x.example/p.jpg"}
     message = reply_send(
-        conversation=_conversation(channel, "77"), reply=Reply(text="هذا ما وجدته", elements=[product])
+        conversation=inbound_conversation(channel, "77"), reply=Reply(text="هذا ما وجدته", elements=[product])
     )
     _interrupted_delivery(message, claimed_ago=45, parts_sent=1)  # text accepted, photo in flight
     assert message_deliver(message_id=message.id) == OutboundDelivery.State.UNKNOWN
@@ -114,7 +100,7 @@ def test_later_part_in_flight_keeps_the_parts_already_accepted(fake, settings):
 def test_claim_still_fresh_means_another_worker_is_sending(fake, settings):
     settings.OUTBOUND_CLAIM_TIMEOUT = 30
     channel = make_channel("whatsapp", fake)
-    message = reply_send(conversation=_conversation(channel), reply=Reply(text="x"))
+    message = reply_send(conversation=inbound_conversation(channel), reply=Reply(text="x"))
     _interrupted_delivery(message, claimed_ago=1)
     assert message_deliver(message_id=message.id) == "busy"
     assert fake.sends_for("whatsapp") == [] and not DeadLetter.objects.exists()
@@ -124,7 +110,7 @@ def test_stale_claim_without_a_part_in_flight_is_resumed(fake, settings):
     """A worker that died before calling the provider (or between parts) is simply taken over."""
     settings.OUTBOUND_CLAIM_TIMEOUT = 30
     channel = make_channel("whatsapp", fake)
-    message = reply_send(conversation=_conversation(channel), reply=Reply(text="resume me"))
+    message = reply_send(conversation=inbound_conversation(channel), reply=Reply(text="resume me"))
     delivery = _interrupted_delivery(message, claimed_ago=31)
     OutboundDelivery.objects.filter(id=delivery.id).update(part_started_at=None)
     assert message_deliver(message_id=message.id) == OutboundDelivery.State.SENT
@@ -134,7 +120,7 @@ def test_stale_claim_without_a_part_in_flight_is_resumed(fake, settings):
 def test_accepted_part_answered_late_is_recorded_once(fake, settings, django_capture_on_commit_callbacks):
     """The provider accepts, answers slowly (inside the HTTP timeout): one send, recorded as sent."""
     channel = make_channel("messenger", fake)
-    conversation = _conversation(channel, "6543210987654321")
+    conversation = inbound_conversation(channel, "6543210987654321")
     fake.accept_then_hang_next(0.3)
     with django_capture_on_commit_callbacks(execute=True):
         message = reply_send(conversation=conversation, reply=Reply(text="late answer"))
@@ -197,7 +183,7 @@ def test_outbox_fallback_sends_a_reply_nobody_sent(fake):
     """A reply written but never sent (its worker died right after the commit) goes out through
     the outbox handler."""
     channel = make_channel("telegram", fake)
-    message = reply_send(conversation=_conversation(channel, "88"), reply=Reply(text="fallback"))
+    message = reply_send(conversation=inbound_conversation(channel, "88"), reply=Reply(text="fallback"))
     assert fake.sends_for("telegram") == []
     event = _outbound_event(message)
     outbox_messages_outbound([event])  # eager Celery in tests: the queued send runs inline
@@ -212,7 +198,7 @@ def test_agent_reply_between_24h_and_7_days_carries_the_human_agent_tag(
     kind, recipient, fake, django_capture_on_commit_callbacks
 ):
     channel = make_channel(kind, fake)
-    conversation = _conversation(channel, recipient, inbound_at=timezone.now() - timedelta(days=3))
+    conversation = inbound_conversation(channel, recipient, inbound_at=timezone.now() - timedelta(days=3))
     agent = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
         message = agent_reply_send(
@@ -227,7 +213,7 @@ def test_agent_reply_between_24h_and_7_days_carries_the_human_agent_tag(
 
 def test_agent_reply_inside_24h_is_a_plain_response(fake, django_capture_on_commit_callbacks):
     channel = make_channel("messenger", fake)
-    conversation = _conversation(channel, "111", inbound_at=timezone.now() - timedelta(hours=2))
+    conversation = inbound_conversation(channel, "111", inbound_at=timezone.now() - timedelta(hours=2))
     with django_capture_on_commit_callbacks(execute=True):
         agent_reply_send(merchant=channel.merchant, actor=UserFactory(), conversation_id=conversation.id, text="hi")
     [send] = fake.sends_for("messenger")
@@ -236,7 +222,7 @@ def test_agent_reply_inside_24h_is_a_plain_response(fake, django_capture_on_comm
 
 def test_agent_reply_after_7_days_is_refused_with_a_clear_state(fake, django_capture_on_commit_callbacks):
     channel = make_channel("messenger", fake)
-    conversation = _conversation(channel, "222", inbound_at=timezone.now() - timedelta(days=7, minutes=5))
+    conversation = inbound_conversation(channel, "222", inbound_at=timezone.now() - timedelta(days=7, minutes=5))
     with django_capture_on_commit_callbacks(execute=True):
         message = agent_reply_send(
             merchant=channel.merchant, actor=UserFactory(), conversation_id=conversation.id, text="late"
@@ -250,7 +236,7 @@ def test_agent_reply_after_7_days_is_refused_with_a_clear_state(fake, django_cap
 
 def test_bot_reply_after_24h_gets_no_tag_and_is_refused(fake, django_capture_on_commit_callbacks):
     channel = make_channel("instagram", fake)
-    conversation = _conversation(channel, "333", inbound_at=timezone.now() - timedelta(days=2))
+    conversation = inbound_conversation(channel, "333", inbound_at=timezone.now() - timedelta(days=2))
     with django_capture_on_commit_callbacks(execute=True):
         message = reply_send(conversation=conversation, reply=Reply(text="bot"))
     assert fake.calls == []
@@ -260,7 +246,7 @@ def test_bot_reply_after_24h_gets_no_tag_and_is_refused(fake, django_capture_on_
 
 def test_whatsapp_agent_reply_after_24h_still_needs_a_template(fake, django_capture_on_commit_callbacks):
     channel = make_channel("whatsapp", fake)
-    conversation = _conversation(channel, inbound_at=timezone.now() - timedelta(days=2))
+    conversation = inbound_conversation(channel, inbound_at=timezone.now() - timedelta(days=2))
     with django_capture_on_commit_callbacks(execute=True):
         message = agent_reply_send(
             merchant=channel.merchant, actor=UserFactory(), conversation_id=conversation.id, text="hello"
@@ -320,7 +306,7 @@ def test_outbound_event_with_malformed_ids_is_skipped_not_fatal(fake):
     """A forged or broken outbox payload neither raises (which would retry the whole batch) nor
     stops the valid events of the same batch."""
     channel = make_channel("telegram", fake)
-    message = reply_send(conversation=_conversation(channel, "99"), reply=Reply(text="still sent"))
+    message = reply_send(conversation=inbound_conversation(channel, "99"), reply=Reply(text="still sent"))
     good = _outbound_event(message)
     bad = OutboxEvent(event_type="message.outbound", payload={"message_id": "nope", "channel_id": None})
     outbox_messages_outbound([bad, good])

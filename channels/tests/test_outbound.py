@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from channels.models import DeadLetter, OutboundDelivery
 from channels.services import dead_letter_replay, message_deliver
-from channels.tests.conftest import make_channel
-from conversations.models import Conversation, Message
-from conversations.services import Reply, record_inbound, reply_send
+from channels.tests.conftest import inbound_conversation, make_channel
+from conversations.models import Message
+from conversations.services import Reply, reply_send
 
 pytestmark = pytest.mark.django_db
 
@@ -25,20 +25,6 @@ PRODUCT = {
 }
 
 
-def _conversation(channel, external_id="966551234567", inbound_at=None):
-    result = record_inbound(
-        merchant=channel.merchant,
-        channel=channel,
-        external_id=external_id,
-        text="مرحبا",
-        provider_message_id=f"in-{external_id}-{channel.id}",
-    )
-    if inbound_at is not None:
-        Conversation.objects.filter(id=result.conversation.id).update(last_inbound_at=inbound_at)
-        result.conversation.refresh_from_db()
-    return result.conversation
-
-
 def _reply(capture, conversation, text="أهلاً بك! هذه اقتراحاتنا", elements=None) -> Message:
     with capture(execute=True):
         message = reply_send(conversation=conversation, reply=Reply(text=text, elements=elements or []))
@@ -48,7 +34,7 @@ def _reply(capture, conversation, text="أهلاً بك! هذه اقتراحات
 
 def test_telegram_text_with_inline_keyboard_and_photo_card(fake, django_capture_on_commit_callbacks):
     channel = make_channel("telegram", fake)
-    conversation = _conversation(channel, "730055112")
+    conversation = inbound_conversation(channel, "730055112")
     elements = [PRODUCT, {"type": "quick_reply", "title": "المقاسات", "payload": "sizes:" + "x" * 100}]
     message = _reply(django_capture_on_commit_callbacks, conversation, elements=elements)
     sends = fake.sends_for("telegram")
@@ -63,7 +49,7 @@ def test_telegram_text_with_inline_keyboard_and_photo_card(fake, django_capture_
 
 def test_whatsapp_buttons_list_and_long_text(fake, django_capture_on_commit_callbacks):
     channel = make_channel("whatsapp", fake)
-    conversation = _conversation(channel)
+    conversation = inbound_conversation(channel)
     three = [{"type": "quick_reply", "title": f"خيار رقم {i} طويل جداً جداً", "payload": f"opt{i}"} for i in range(3)]
     _reply(django_capture_on_commit_callbacks, conversation, text="اختر:", elements=three)
     [send] = fake.sends_for("whatsapp")
@@ -82,7 +68,7 @@ def test_whatsapp_buttons_list_and_long_text(fake, django_capture_on_commit_call
 
 def test_whatsapp_product_image(fake, django_capture_on_commit_callbacks):
     channel = make_channel("whatsapp", fake)
-    _reply(django_capture_on_commit_callbacks, _conversation(channel), text="هذا ما وجدته", elements=[PRODUCT])
+    _reply(django_capture_on_commit_callbacks, inbound_conversation(channel), text="هذا ما وجدته", elements=[PRODUCT])
     sends = fake.sends_for("whatsapp")
     assert [s.body["type"] for s in sends] == ["text", "image"]
     assert sends[1].body["image"]["link"] == PRODUCT["image_url"]
@@ -91,7 +77,7 @@ def test_whatsapp_product_image(fake, django_capture_on_commit_callbacks):
 
 def test_messenger_quick_replies_and_generic_carousel(fake, django_capture_on_commit_callbacks):
     channel = make_channel("messenger", fake)
-    conversation = _conversation(channel, "6543210987654321")
+    conversation = inbound_conversation(channel, "6543210987654321")
     cards = [{**PRODUCT, "id": f"p{i}", "sku": f"SKU-{i}", "url": f"https://shop.example.com/p/{i}"} for i in range(12)]
     elements = [*cards, {"type": "quick_reply", "title": "المزيد", "payload": "more"}]
     _reply(django_capture_on_commit_callbacks, conversation, elements=elements)
@@ -105,7 +91,7 @@ def test_messenger_quick_replies_and_generic_carousel(fake, django_capture_on_co
 
 def test_instagram_text_limited_in_bytes(fake, django_capture_on_commit_callbacks):
     channel = make_channel("instagram", fake)
-    _reply(django_capture_on_commit_callbacks, _conversation(channel, "998877665544332"), text="مرحبا " * 300)
+    _reply(django_capture_on_commit_callbacks, inbound_conversation(channel, "998877665544332"), text="مرحبا " * 300)
     sends = fake.sends_for("instagram")
     assert sends and all(len(s.body["message"]["text"].encode()) <= 1000 for s in sends)
     assert sends[0].headers["Authorization"] == "Bearer ig-token"
@@ -113,7 +99,7 @@ def test_instagram_text_limited_in_bytes(fake, django_capture_on_commit_callback
 
 def test_provider_429_with_retry_after_then_success(fake, django_capture_on_commit_callbacks):
     channel = make_channel("whatsapp", fake)
-    conversation = _conversation(channel)
+    conversation = inbound_conversation(channel)
     fake.fail_next(429, retry_after=0.3)
     started = timezone.now()
     message = _reply(django_capture_on_commit_callbacks, conversation)
@@ -129,14 +115,14 @@ def test_telegram_429_retry_after_in_body(fake, django_capture_on_commit_callbac
         retry_after=None,
         body={"ok": False, "error_code": 429, "description": "Too Many Requests", "parameters": {"retry_after": 0.2}},
     )
-    message = _reply(django_capture_on_commit_callbacks, _conversation(channel, "1"))
+    message = _reply(django_capture_on_commit_callbacks, inbound_conversation(channel, "1"))
     assert message.delivery_status == "sent" and len(fake.sends_for("telegram")) == 1
 
 
 def test_provider_down_retries_then_dead_letter_then_replay(fake, django_capture_on_commit_callbacks, settings):
     settings.PROVIDER_BREAKER_THRESHOLD = 100
     channel = make_channel("whatsapp", fake)
-    conversation = _conversation(channel)
+    conversation = inbound_conversation(channel)
     fake.fail_next(500, times=50)
     message = _reply(django_capture_on_commit_callbacks, conversation)
     assert message.delivery_status == "failed"
@@ -157,7 +143,7 @@ def test_provider_down_retries_then_dead_letter_then_replay(fake, django_capture
 def test_hopeless_4xx_not_retried_goes_straight_to_dead_letter(fake, django_capture_on_commit_callbacks):
     channel = make_channel("whatsapp", fake)
     fake.fail_next(400, times=5, body={"error": {"message": "(#100) Invalid parameter", "code": 100}})
-    message = _reply(django_capture_on_commit_callbacks, _conversation(channel))
+    message = _reply(django_capture_on_commit_callbacks, inbound_conversation(channel))
     assert message.delivery_status == "failed"
     assert [c for c in fake.calls if c[0] == "POST"] == [("POST", "/106540352242922/messages")]  # one try only
     assert "Invalid parameter" in DeadLetter.objects.get(channel=channel).error
@@ -170,7 +156,7 @@ def test_provider_hang_times_out_and_is_retried(fake, django_capture_on_commit_c
     http._local.__dict__.clear()  # the pooled client picks up the shorter timeout
     channel = make_channel("telegram", fake)
     fake.hang_next(1.0)
-    message = _reply(django_capture_on_commit_callbacks, _conversation(channel, "42"))
+    message = _reply(django_capture_on_commit_callbacks, inbound_conversation(channel, "42"))
     http._local.__dict__.clear()
     assert message.delivery_status == "sent"
 
@@ -179,7 +165,7 @@ def test_circuit_opens_after_repeated_failures(fake, django_capture_on_commit_ca
     settings.PROVIDER_BREAKER_THRESHOLD = 2
     settings.PROVIDER_BREAKER_COOLDOWN = 60
     channel = make_channel("whatsapp", fake)
-    conversation = _conversation(channel)
+    conversation = inbound_conversation(channel)
     fake.fail_next(503, times=100)
     _reply(django_capture_on_commit_callbacks, conversation)
     calls_after_first = len(fake.calls)
@@ -191,7 +177,7 @@ def test_circuit_opens_after_repeated_failures(fake, django_capture_on_commit_ca
 
 def test_meta_window_enforced_free_form_refused(fake, django_capture_on_commit_callbacks):
     channel = make_channel("whatsapp", fake)
-    conversation = _conversation(channel, inbound_at=timezone.now() - timedelta(hours=25))
+    conversation = inbound_conversation(channel, inbound_at=timezone.now() - timedelta(hours=25))
     message = _reply(django_capture_on_commit_callbacks, conversation)
     assert message.delivery_status == "failed"
     assert "outside_customer_service_window" in message.delivery_error
@@ -201,13 +187,13 @@ def test_meta_window_enforced_free_form_refused(fake, django_capture_on_commit_c
 
 def test_telegram_has_no_window(fake, django_capture_on_commit_callbacks):
     channel = make_channel("telegram", fake)
-    conversation = _conversation(channel, "7", inbound_at=timezone.now() - timedelta(days=3))
+    conversation = inbound_conversation(channel, "7", inbound_at=timezone.now() - timedelta(days=3))
     assert _reply(django_capture_on_commit_callbacks, conversation).delivery_status == "sent"
 
 
 def test_redelivered_outbox_event_sends_once(fake, django_capture_on_commit_callbacks):
     channel = make_channel("telegram", fake)
-    message = _reply(django_capture_on_commit_callbacks, _conversation(channel, "9"))
+    message = _reply(django_capture_on_commit_callbacks, inbound_conversation(channel, "9"))
     for _ in range(3):
         assert message_deliver(message_id=message.id) == "sent"
     assert len(fake.sends_for("telegram")) == 1
@@ -215,7 +201,7 @@ def test_redelivered_outbox_event_sends_once(fake, django_capture_on_commit_call
 
 def test_partial_multi_part_failure_replay_sends_only_the_rest(fake, django_capture_on_commit_callbacks):
     channel = make_channel("telegram", fake)
-    conversation = _conversation(channel, "11")
+    conversation = inbound_conversation(channel, "11")
     fake.pass_next()  # the text part goes through
     fake.fail_next(400, body={"ok": False, "error_code": 400, "description": "Bad Request: wrong file identifier"})
     message = _reply(django_capture_on_commit_callbacks, conversation, text="hi", elements=[PRODUCT])
@@ -233,8 +219,8 @@ def test_partial_multi_part_failure_replay_sends_only_the_rest(fake, django_capt
 def test_two_merchants_outbound_go_to_their_own_credentials(fake, django_capture_on_commit_callbacks):
     a = make_channel("whatsapp", fake, access_token="token-a")
     b = make_channel("whatsapp", fake, access_token="token-b")
-    _reply(django_capture_on_commit_callbacks, _conversation(a), text="أ")
-    _reply(django_capture_on_commit_callbacks, _conversation(b), text="ب")
+    _reply(django_capture_on_commit_callbacks, inbound_conversation(a), text="أ")
+    _reply(django_capture_on_commit_callbacks, inbound_conversation(b), text="ب")
     sends = fake.sends_for("whatsapp")
     assert {(s.body["text"]["body"], s.headers["Authorization"]) for s in sends} == {
         ("أ", "Bearer token-a"),
@@ -244,7 +230,7 @@ def test_two_merchants_outbound_go_to_their_own_credentials(fake, django_capture
 
 def test_agent_note_is_never_sent(fake, django_capture_on_commit_callbacks):
     channel = make_channel("telegram", fake)
-    conversation = _conversation(channel, "12")
+    conversation = inbound_conversation(channel, "12")
     note = Message.objects.create(
         merchant=channel.merchant,
         conversation=conversation,
@@ -260,7 +246,7 @@ def test_agent_note_is_never_sent(fake, django_capture_on_commit_callbacks):
 
 def test_webchat_reply_is_published_not_sent_to_a_provider(fake, django_capture_on_commit_callbacks):
     channel = make_channel("webchat", fake)
-    message = _reply(django_capture_on_commit_callbacks, _conversation(channel, "visitor-1"))
+    message = _reply(django_capture_on_commit_callbacks, inbound_conversation(channel, "visitor-1"))
     assert message.delivery_status == "sent"  # handed to the widget's live stream
     assert fake.calls == []
     assert not OutboundDelivery.objects.filter(message_id=message.id).exists()

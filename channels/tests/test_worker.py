@@ -28,6 +28,17 @@ def wait_for(predicate, timeout: float):  # noqa: ANN001, ANN201
 
 @pytest.mark.worker
 @pytest.mark.slow
+def _post_whatsapp(port: int, channel, payload: dict) -> int:  # noqa: ANN001
+    """Deliver a signed WhatsApp webhook to the gunicorn under test; its HTTP status."""
+    raw = meta_raw(payload)
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/webhooks/whatsapp/{channel.public_key}",
+        data=raw,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": meta_sign(raw)},
+    )
+    return urllib.request.urlopen(request, timeout=10).status
+
+
 def test_worker_killed_mid_task_answers_exactly_once_after_restart(transactional_db, fake, tmp_path):
     if connection.vendor == "sqlite":
         pytest.skip("needs a database shared with subprocesses: run with DATABASE_URL=postgres://… (CI does)")
@@ -52,13 +63,7 @@ def test_worker_killed_mid_task_answers_exactly_once_after_restart(transactional
         first = start_worker(env, log=open(tmp_path / "worker1.log", "wb"))  # noqa: SIM115
         second = None
         try:
-            raw = meta_raw(wa_image())
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/webhooks/whatsapp/{channel.public_key}",
-                data=raw,
-                headers={"Content-Type": "application/json", "X-Hub-Signature-256": meta_sign(raw)},
-            )
-            assert urllib.request.urlopen(request, timeout=10).status == 200
+            assert _post_whatsapp(port, channel, wa_image()) == 200
 
             assert wait_for(lambda: ("GET", "/2754859441498128") in fake.calls, 90), (
                 "worker never reached the media fetch"
@@ -121,13 +126,7 @@ def test_worker_killed_while_the_provider_holds_a_reply_never_sends_it_twice(tra
         first = start_worker(env, log=open(tmp_path / "worker1.log", "wb"))  # noqa: SIM115
         second = None
         try:
-            raw = meta_raw(wa_text())
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/webhooks/whatsapp/{channel.public_key}",
-                data=raw,
-                headers={"Content-Type": "application/json", "X-Hub-Signature-256": meta_sign(raw)},
-            )
-            assert urllib.request.urlopen(request, timeout=10).status == 200
+            assert _post_whatsapp(port, channel, wa_text()) == 200
             assert wait_for(lambda: fake.sends_for("whatsapp"), 90), (tmp_path / "worker1.log").read_text()[-3000:]
             reply = Message.objects.get(channel=channel, direction=Message.Direction.OUTBOUND)
             delivery = OutboundDelivery.objects.get(message_id=reply.id)
