@@ -111,6 +111,18 @@ else:
         }
         # connections persist (CONN_MAX_AGE above): closing the last connection to a WAL database
         # checkpoints it, which cost ≈5 ms on every request when connections closed per request
+    elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # Parameters bound by the server and statements prepared after DB_PREPARE_THRESHOLD uses on
+        # a connection: the hot paths repeat the same few dozen statements, which PostgreSQL then
+        # parses and plans once per connection instead of on every call, and the client stops quoting
+        # every value into the SQL text (docs/performance.md, issue 5: ≈ −35 % PostgreSQL CPU per
+        # conversation). Behind a pooler in transaction mode without prepared-statement support
+        # (PgBouncer < 1.21, or max_prepared_statements = 0) set DB_PREPARE_THRESHOLD=none.
+        _threshold = env("DB_PREPARE_THRESHOLD", default="5").strip().lower()
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=env.bool("DB_SERVER_SIDE_BINDING", default=True),
+            prepare_threshold=None if _threshold in ("", "none", "off") else int(_threshold),
+        )
 
 # --- Redis: cache L2, Celery broker, rate limits, token blacklist
 REDIS_URL = env("REDIS_URL", default="")
@@ -147,6 +159,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 # backlog gauges run at most this often per process
 OUTBOX_RELAY_KICK_TTL = env.float("OUTBOX_RELAY_KICK_TTL", default=10.0)
 OUTBOX_HOUSEKEEPING_SECONDS = env.float("OUTBOX_HOUSEKEEPING_SECONDS", default=2.0)
+# a process that kicked the relay less than this ago queues the next run this much later: under load one
+# run per batch of events, not one per conversation; after a quiet spell the kick is immediate
+OUTBOX_RELAY_KICK_SPACING = env.float("OUTBOX_RELAY_KICK_SPACING", default=0.2)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "kaleem.outbox_relay", "schedule": 5.0},
     "idempotency-purge": {"task": "kaleem.idempotency_purge", "schedule": 3600.0},
