@@ -14,6 +14,7 @@ import mimetypes
 import re
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,9 +31,11 @@ from channels.models import Channel, ChannelKind, DeadLetter, OutboundDelivery, 
 from channels.providers import provider_for
 from channels.providers.base import Ignored, Inbound, Item, StatusUpdate
 from kaleem import metrics
+from kaleem.caching import release_lock
 from kaleem.core.errors import ApplicationError, NotFoundError
 from kaleem.db import atomic, on_commit
 from kaleem.http import CircuitBreaker, CircuitOpenError, ProviderError
+from kaleem.outbox.services import relay_kicks_deferred
 from kaleem.ratelimit import try_acquire_many
 
 logger = logging.getLogger(__name__)
@@ -276,7 +279,11 @@ def webhook_ingest(
         # the row carrying the raw body was a duplicate: keep the body on the first new one
         first_new = next(r for r in rows if r.id in created)
         WebhookEvent.objects.filter(id=first_new.id).update(raw_body=body_text, headers=headers)
-    todo = [str(r.id) for r in rows if r.id in created and r.state == WebhookEvent.State.PENDING]
+    todo = list(
+        dict.fromkeys(
+            (str(r.channel_id), r.sender_id) for r in rows if r.id in created and r.state == WebhookEvent.State.PENDING
+        )
+    )
     if todo:
         on_commit(lambda: _enqueue_processing(todo))
     return IngestResult(created=[str(r.id) for r in rows if r.id in created], duplicates=len(rows) - len(created))
@@ -309,10 +316,10 @@ def _insert_new(rows: list[WebhookEvent]) -> set[uuid.UUID]:
     return created
 
 
-def _enqueue_processing(event_ids: list[str]) -> None:
+def _enqueue_processing(senders: list[tuple[str, str]]) -> None:
     from channels.enqueue import enqueue_processing
 
-    enqueue_processing(event_ids)
+    enqueue_processing(senders)
 
 
 # ============================================================== inbound: processing
@@ -331,13 +338,17 @@ class EventRetry(Exception):
 MAX_EVENT_ATTEMPTS = 5
 
 
-def webhook_events_process(*, event_ids: list[str]) -> int:
-    """Process the senders of these events, each sender's pending events in provider order."""
-    events = list(WebhookEvent.objects.filter(id__in=event_ids).values_list("channel_id", "sender_id").distinct())
+def webhook_events_process(*, senders: list[tuple[str, str]] | None = None, event_ids: list[str] | None = None) -> int:
+    """Process these senders (channel id, sender id) — or the senders of these events — each sender's
+    pending events in provider order."""
+    if senders is None:
+        senders = list(
+            WebhookEvent.objects.filter(id__in=event_ids or []).values_list("channel_id", "sender_id").distinct()
+        )
     done = 0
     busy = False
     retry: EventRetry | None = None
-    for channel_id, sender_id in events:
+    for channel_id, sender_id in dict.fromkeys((str(c), str(s)) for c, s in senders):
         try:
             done += sender_events_process(channel_id=channel_id, sender_id=sender_id)
         except SenderBusy:
@@ -384,64 +395,90 @@ def sender_events_process(*, channel_id: Any, sender_id: str) -> int:
         channel = _channel_for_processing(channel_id)
         if channel is None:
             return 0
-        processed = 0
-        # quiet period 0: the assistant answers in this task, right after the sender's events are
-        # recorded (no assistant hop); otherwise record_inbound schedules it after the quiet period.
-        # Inline, a customer message's event is closed only after its turn: a worker killed in
-        # between leaves it PROCESSING, the sweep hands it back, and the still-unanswered message is
-        # answered then (the turn claims messages, so never twice; a reply already written is sent
-        # by its outbox event).
-        inline = conf.inline_assistant()
-        answer: dict[Any, Any] = {}  # conversation id -> its latest unanswered inbound message id
-        unfinished: list[tuple[WebhookEvent, uuid.UUID]] = []
-        drained = False
-        try:
-            while True:
-                stale = timezone.now() - timedelta(seconds=conf.processing_timeout())
-                batch = (
-                    []
-                    if drained
-                    else list(
-                        WebhookEvent.objects.filter(channel_id=channel_id, sender_id=sender_id)
-                        .filter(
-                            Q(state=WebhookEvent.State.PENDING)
-                            | Q(state=WebhookEvent.State.PROCESSING, claimed_at__lt=stale)
-                        )
-                        .order_by("provider_timestamp", "received_at", "created_at")[:BATCH]
-                    )
-                )
-                # a short batch was everything pending: an event arriving meanwhile has its own task,
-                # which waits for this lock (SenderBusy) and then processes it in order
-                drained = len(batch) < BATCH
-                if not batch:
-                    return processed
-                for event in batch:
-                    claim = _event_claim(event, stale)
-                    if claim is None:
-                        continue
-                    # raises EventRetry to stop this sender in order
-                    result = _event_process(channel, event, claim, schedule_turn=not inline, finish=not inline)
-                    processed += 1
-                    if not inline:
-                        continue
-                    if result is None:  # not a customer message: already closed
-                        continue
-                    message = result.message
-                    unfinished.append((event, claim))
-                    if message.assistant_claimed_at is None and (message.text or message.attachments):
-                        answer[result.conversation.id] = message.id
-        finally:
-            # the events recorded so far are answered and closed even when a later one must retry
-            for conversation_id, message_id in answer.items():
-                try:
-                    assistant_turn_and_deliver(conversation_id=conversation_id, message_id=message_id, channel=channel)
-                except Exception:  # the message stays unanswered and visible in the inbox, as before
-                    logger.exception("assistant turn failed for conversation %s", conversation_id)
-            for event, claim in unfinished:
-                _event_finish(event, claim, WebhookEvent.State.DONE)
+        # the task's commits (messages, replies, their events) kick the outbox relay once, at the end
+        with relay_kicks_deferred():
+            return _sender_events_process(channel, channel_id, sender_id)
     finally:
-        if cache.get(lock_key) == token:
-            cache.delete(lock_key)
+        release_lock(lock_key, token)
+
+
+def _sender_events_process(channel: Channel, channel_id: Any, sender_id: str) -> int:
+    processed = 0
+    # quiet period 0: the assistant answers in this task, right after the sender's events are
+    # recorded (no assistant hop); otherwise record_inbound schedules it after the quiet period.
+    # Inline, a customer message's event is closed by the transaction that writes its answer (and
+    # claims the message): a worker killed before that commit leaves it PROCESSING, the sweep hands
+    # it back, and the still-unanswered message is answered then (never twice: the claim); a reply
+    # committed but not yet sent is sent by its outbox event.
+    inline = conf.inline_assistant()
+    answer: dict[Any, Any] = {}  # conversation id -> its latest unanswered inbound message (InboundResult)
+    unfinished: dict[Any, list[tuple[WebhookEvent, uuid.UUID]]] = {}  # by conversation id
+    drained = False
+    try:
+        while True:
+            stale = timezone.now() - timedelta(seconds=conf.processing_timeout())
+            batch = (
+                []
+                if drained
+                else list(
+                    WebhookEvent.objects.filter(channel_id=channel_id, sender_id=sender_id)
+                    .filter(
+                        Q(state=WebhookEvent.State.PENDING)
+                        | Q(state=WebhookEvent.State.PROCESSING, claimed_at__lt=stale)
+                    )
+                    .defer("raw_body", "headers")  # kept for audit and replay; processing reads the payload
+                    .order_by("provider_timestamp", "received_at", "created_at")[:BATCH]
+                )
+            )
+            # a short batch was everything pending: an event arriving meanwhile has its own task,
+            # which waits for this lock (SenderBusy) and then processes it in order
+            drained = len(batch) < BATCH
+            if not batch:
+                return processed
+            for event in batch:
+                claim = _event_claim(event, stale)
+                if claim is None:
+                    continue
+                # raises EventRetry to stop this sender in order
+                result = _event_process(channel, event, claim, schedule_turn=not inline, finish=not inline)
+                processed += 1
+                if not inline:
+                    continue
+                if result is None:  # not a customer message: already closed
+                    continue
+                message = result.message
+                unfinished.setdefault(result.conversation.id, []).append((event, claim))
+                if message.assistant_claimed_at is None and (message.text or message.attachments):
+                    answer[result.conversation.id] = result
+    finally:
+        # the events recorded so far are answered and closed even when a later one must retry
+        for conversation_id, recorded in answer.items():
+            events = unfinished.get(conversation_id, [])
+
+            def finish_with_reply(
+                events: list[tuple[WebhookEvent, uuid.UUID]] = events, key: Any = conversation_id
+            ) -> None:
+                # in the reply's transaction: once the answer is committed the events are done (its
+                # outbox event is the durable path to the customer); on_commit: kept only if committed
+                for event, claim in events:
+                    _event_finish(event, claim, WebhookEvent.State.DONE)
+                on_commit(lambda: unfinished.pop(key, None))
+
+            try:
+                assistant_turn_and_deliver(
+                    conversation_id=conversation_id,
+                    message_id=recorded.message.id,
+                    channel=channel,
+                    # stored just now by this task: the turn need not read it back (a redelivered
+                    # duplicate is read fresh)
+                    recorded=recorded if recorded.created else None,
+                    with_reply=finish_with_reply,
+                )
+            except Exception:  # the message stays unanswered and visible in the inbox, as before
+                logger.exception("assistant turn failed for conversation %s", conversation_id)
+        for events in unfinished.values():
+            for event, claim in events:
+                _event_finish(event, claim, WebhookEvent.State.DONE)
 
 
 def _event_claim(event: WebhookEvent, stale: datetime) -> uuid.UUID | None:
@@ -545,12 +582,19 @@ def _inbound_apply(channel: Channel, event: WebhookEvent, inbound: Inbound, *, s
     return result
 
 
-def assistant_turn_and_deliver(*, conversation_id: Any, message_id: Any, channel: Channel | None = None) -> str:
+def assistant_turn_and_deliver(
+    *,
+    conversation_id: Any,
+    message_id: Any,
+    channel: Channel | None = None,
+    recorded: Any = None,
+    with_reply: Callable[[], None] | None = None,
+) -> str:
     """The assistant's turn for a conversation, then its replies sent from this worker at once
-    (the outbox stays their durable fallback). Used by the inline path above and by the
-    `conversations.assistant_turn` task."""
+    (the outbox stays their durable fallback). Used by the inline path above (with `recorded`, the
+    InboundResult it has just stored, and `with_reply`, run in the transaction that writes the
+    reply) and by the `conversations.assistant_turn` task."""
     from conversations.assistant.turns import conversation_turn_process
-    from kaleem.outbox.services import relay_kicks_deferred
 
     started = timezone.now()
     # the replies' `message.outbound` events kick the relay once they are sent, not at commit: the
@@ -558,7 +602,13 @@ def assistant_turn_and_deliver(*, conversation_id: Any, message_id: Any, channel
     # automations still hear of them at once; a process dying in between leaves them to the sweep
     with relay_kicks_deferred("message.outbound"):
         replies: list[Any] = []
-        outcome = conversation_turn_process(conversation_id=conversation_id, message_id=message_id, replies=replies)
+        outcome = conversation_turn_process(
+            conversation_id=conversation_id,
+            message_id=message_id,
+            replies=replies,
+            recorded=recorded,
+            with_reply=with_reply,
+        )
         if outcome in ("answered", "human_owned"):  # human_owned may still have written a hand-off notice
             replies_deliver_now(conversation_id=conversation_id, since=started, channel=channel, messages=replies)
     return outcome
@@ -602,19 +652,19 @@ def webhook_events_sweep(*, pending_after: float | None = None) -> int:
     stale = now - timedelta(seconds=conf.processing_timeout())
     if pending_after is None:
         pending_after = float(conf.setting("WEBHOOK_SWEEP_PENDING_AFTER", 10.0))
-    ids = list(
+    orphaned = list(
         WebhookEvent.objects.filter(
             Q(state=WebhookEvent.State.PENDING, received_at__lt=now - timedelta(seconds=pending_after))
             | Q(state=WebhookEvent.State.PROCESSING, claimed_at__lt=stale)
         )
         .order_by("received_at")
-        .values_list("id", flat=True)[:1000]
+        .values_list("channel_id", "sender_id")[:1000]
     )
-    if ids:
+    if orphaned:
         from channels.enqueue import _publish
 
-        _publish([str(i) for i in ids])
-    return len(ids) + deliveries_sweep()
+        _publish(list(dict.fromkeys((str(channel_id), sender_id) for channel_id, sender_id in orphaned)))
+    return len(orphaned) + deliveries_sweep()
 
 
 # ============================================================== outbound

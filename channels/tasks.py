@@ -14,9 +14,15 @@ from channels import services
     ignore_result=True,
     max_retries=None,
 )
-def process_webhook_events(self, event_ids: list[str]) -> int:  # noqa: ANN001 - celery task self
+def process_webhook_events(
+    self,  # noqa: ANN001 - celery task self
+    event_ids: list[str] | None = None,
+    senders: list[list[str]] | None = None,
+) -> int:
+    # `senders` ([channel id, sender id] pairs) since the webhook view knows them; `event_ids` is
+    # still accepted from tasks queued by an older release
     try:
-        return services.webhook_events_process(event_ids=event_ids)
+        return services.webhook_events_process(senders=senders, event_ids=event_ids)
     except services.SenderBusy as exc:
         # another worker holds this conversation: come back soon, order is kept by the lock holder
         raise self.retry(countdown=0.2, max_retries=300) from exc

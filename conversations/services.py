@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, models
 from django.db.models import F
 from django.utils import timezone
 
@@ -25,7 +25,7 @@ from conversations.models import AnswerGap, Contact, ContactIdentity, Conversati
 from kaleem import metrics
 from kaleem.core.errors import ApplicationError, ConflictError, NotFoundError
 from kaleem.db import atomic, in_transaction, on_commit
-from kaleem.outbox import emit
+from kaleem.outbox import emit, emit_many
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class InboundResult:
     conversation: Conversation
     message: Message
     created: bool
+    conversation_created: bool = False  # the conversation began with this message: it has no other
 
 
 @dataclass
@@ -157,14 +158,15 @@ def _first_inbound(
                 unread_count=1,
             )
             conversation.save(force_insert=True)
-            emit(
-                merchant=merchant,
-                event_type="conversation.created",
-                payload=_conversation_created_payload(conversation, channel),
-            )
             message.conversation = conversation
             message.save(force_insert=True)
-            emit(merchant=merchant, event_type="message.received", payload=_message_received_payload(message, channel))
+            emit_many(
+                merchant=merchant,
+                events=[
+                    ("conversation.created", _conversation_created_payload(conversation, channel)),
+                    ("message.received", _message_received_payload(message, channel)),
+                ],
+            )
     except IntegrityError:
         return None
     return conversation
@@ -223,7 +225,12 @@ def record_inbound(
     )
     answerable = bool(body or attachments)
     name = clean_text(contact_name)[:200]
-    conversation = Conversation.objects.for_merchant(merchant).filter(channel=channel, external_id=external_id).first()
+    conversation = (
+        Conversation.objects.for_merchant(merchant)
+        .filter(channel=channel, external_id=external_id)
+        .select_related("contact")  # the assistant's turn that follows reads it
+        .first()
+    )
     if conversation is None:
         conversation = _first_inbound(
             merchant=merchant,
@@ -238,7 +245,7 @@ def record_inbound(
             if answerable and schedule_turn:
                 on_commit(lambda: _schedule_turn(conversation_id=conversation.id, message_id=message.id))
             metrics.MESSAGES.labels(channel=getattr(channel, "kind", "unknown"), direction="in").inc()
-            return InboundResult(conversation=conversation, message=message, created=True)
+            return InboundResult(conversation=conversation, message=message, created=True, conversation_created=True)
     # Resolved before the transaction: their "another writer won" recovery catches IntegrityError,
     # which is only safe around an outermost block (MongoDB has no savepoints).
     if conversation is None:
@@ -253,6 +260,9 @@ def record_inbound(
         )
         Conversation.objects.filter(id=conversation.id).update(contact=contact)
         conversation.contact = contact
+    if isinstance(merchant, models.Model):
+        conversation.merchant = merchant  # the caller's objects: the turn that follows reads them
+    conversation.channel = channel
     message.conversation = conversation
     updates: dict[str, Any] = {
         "last_activity_at": now,

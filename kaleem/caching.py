@@ -431,3 +431,15 @@ def shared_cache() -> bool:
     """True when Django's default cache is shared by every process (Redis): a mark one process sets
     there (a revoked token, a queued relay run) is seen by all the others."""
     return not settings.CACHES["default"]["BACKEND"].endswith(_LOCAL_CACHE_BACKENDS)
+
+
+def release_lock(key: str, token: Any) -> None:
+    """Delete a lock taken with `cache.add(key, token)` if this holder still has it (it may have
+    expired and been taken by another): one atomic round trip on Redis, a read then a delete elsewhere."""
+    from django.core.cache import cache
+
+    delete_if_equal = getattr(cache, "delete_if_equal", None)
+    if delete_if_equal is not None:
+        delete_if_equal(key, token)
+    elif cache.get(key) == token:
+        cache.delete(key)

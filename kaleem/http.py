@@ -87,6 +87,7 @@ class CircuitBreaker:
         self.provider = provider
         self.threshold = threshold or int(_setting("PROVIDER_BREAKER_THRESHOLD", 5))
         self.cooldown = cooldown if cooldown is not None else float(_setting("PROVIDER_BREAKER_COOLDOWN", 30.0))
+        self._failures_seen = True  # until a check has read the counters: a success resets them
 
     @property
     def _fail_key(self) -> str:
@@ -98,9 +99,13 @@ class CircuitBreaker:
 
     def remaining_open(self) -> float:
         try:
-            until = cache.get(self._open_key)
+            # the failure count rides along: a success only has something to reset if there was one
+            found = cache.get_many([self._open_key, self._fail_key])
         except Exception:  # cache down: fail open (allow traffic) rather than block every send
+            self._failures_seen = True
             return 0.0
+        self._failures_seen = bool(found)
+        until = found.get(self._open_key)
         if not until:
             return 0.0
         return max(0.0, float(until) - time.time())
@@ -111,10 +116,14 @@ class CircuitBreaker:
             raise CircuitOpenError(self.key, remaining)
 
     def record_success(self) -> None:
-        try:
-            cache.delete_many([self._fail_key, self._open_key])
-        except Exception:
-            logger.debug("circuit breaker cache unavailable", exc_info=True)
+        # After a check that saw neither a failure count nor an open circuit there is nothing to
+        # reset (no round trip); a failure another process counts meanwhile is reset by the next
+        # success that sees it.
+        if self._failures_seen:
+            try:
+                cache.delete_many([self._fail_key, self._open_key])
+            except Exception:
+                logger.debug("circuit breaker cache unavailable", exc_info=True)
         metrics.CIRCUIT_STATE.labels(provider=self.provider).set(0)
 
     def record_failure(self) -> None:

@@ -3,6 +3,7 @@
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 
 class OutboxEvent(models.Model):
@@ -25,7 +26,8 @@ class OutboxEvent(models.Model):
     claim_token = models.UUIDField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # the relay's order: `emit_many` gives the events it writes together strictly increasing values
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         indexes = [

@@ -175,6 +175,27 @@ def test_circuit_opens_after_repeated_failures(fake, django_capture_on_commit_ca
     assert "circuit open" in DeadLetter.objects.filter(message_id=second.id).get().error
 
 
+def test_a_success_resets_the_failure_count_of_the_circuit(settings):
+    import uuid
+
+    from kaleem.http import CircuitBreaker, CircuitOpenError
+
+    settings.PROVIDER_BREAKER_THRESHOLD = 3
+    key = f"test:{uuid.uuid4().hex}"
+    failing = CircuitBreaker(key, provider="whatsapp")
+    failing.record_failure()
+    failing.record_failure()
+    succeeding = CircuitBreaker(key, provider="whatsapp")
+    succeeding.check()  # closed, but it sees the two failures
+    succeeding.record_success()
+    failing.record_failure()
+    failing.record_failure()
+    CircuitBreaker(key, provider="whatsapp").check()  # 2 since the success (4 without the reset): closed
+    failing.record_failure()
+    with pytest.raises(CircuitOpenError):
+        CircuitBreaker(key, provider="whatsapp").check()
+
+
 def test_meta_window_enforced_free_form_refused(fake, django_capture_on_commit_callbacks):
     channel = make_channel("whatsapp", fake)
     conversation = inbound_conversation(channel, inbound_at=timezone.now() - timedelta(hours=25))

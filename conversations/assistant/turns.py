@@ -3,6 +3,7 @@
 The pipeline (`run_turn`) is pure over a state dict; this module is the bridge to the database."""
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
@@ -41,15 +42,60 @@ def _burst_plan(results: list[tuple[Message, TurnResult]]) -> list[tuple[Message
     return plan
 
 
-def conversation_turn_process(*, conversation_id: Any, message_id: Any, replies: list[Message] | None = None) -> str:
+class _ClaimLost(Exception):
+    """Another turn answered part of what this one read: nothing of this turn was kept; read again."""
+
+
+def conversation_turn_process(
+    *,
+    conversation_id: Any,
+    message_id: Any,
+    replies: list[Message] | None = None,
+    recorded: services.InboundResult | None = None,
+    with_reply: Callable[[], None] | None = None,
+) -> str:
     """Answer the conversation's unanswered customer messages (one answer per burst); returns the outcome.
+
     `replies`, when given, receives the reply messages written (the caller sends them without reading
-    them back)."""
-    conversation = (
-        Conversation.objects.filter(id=conversation_id).select_related("merchant", "channel", "contact").first()
-    )
-    if conversation is None:
-        return "missing"
+    them back). `recorded`: the inbound message the caller has just stored (with its conversation, as
+    written), so neither is read again. `with_reply`: the caller's own writes, made in the transaction
+    that claims the messages and writes the reply (not called when the turn writes nothing).
+
+    The messages are claimed in the same transaction as the reply, after the thinking: a worker that
+    dies before that commit leaves them unclaimed, so the redelivered event answers them; a turn that
+    finds part of them claimed by another turn meanwhile rolls back and starts again with what is left."""
+    for _attempt in range(3):
+        try:
+            return _turn(
+                conversation_id=conversation_id,
+                message_id=message_id,
+                replies=replies,
+                recorded=recorded,
+                with_reply=with_reply,
+            )
+        except _ClaimLost:
+            recorded = None
+            if replies is not None:
+                replies.clear()
+    return "already_answered"
+
+
+def _turn(
+    *,
+    conversation_id: Any,
+    message_id: Any,
+    replies: list[Message] | None,
+    recorded: services.InboundResult | None,
+    with_reply: Callable[[], None] | None,
+) -> str:
+    if recorded is not None:
+        conversation = recorded.conversation
+    else:
+        conversation = (
+            Conversation.objects.filter(id=conversation_id).select_related("merchant", "channel", "contact").first()
+        )
+        if conversation is None:
+            return "missing"
     if str(conversation.latest_inbound_id) != str(message_id):
         return "superseded"  # a later message of the burst has its own task
     pending_qs = Message.objects.filter(
@@ -59,28 +105,17 @@ def conversation_turn_process(*, conversation_id: Any, message_id: Any, replies:
         kind=Message.Kind.MESSAGE,
         assistant_claimed_at__isnull=True,
     )
-    pending = list(pending_qs.order_by("sent_at", "created_at"))
-    if not pending:
+    if recorded is not None and recorded.conversation_created:
+        batch = [recorded.message]  # the conversation began with it: there is no other
+    else:
+        batch = list(pending_qs.order_by("sent_at", "created_at"))
+    if not batch:
         return "nothing"
-    if conversation.status == Status.WAITING_HUMAN and wants_bot_back(pending[-1].text):
+    if conversation.status == Status.WAITING_HUMAN and wants_bot_back(batch[-1].text):
         services.conversation_bot_resume(conversation=conversation)
     if conversation.status != Status.BOT:
         return "human_owned"  # the messages stay unanswered for the agent
 
-    stamp = timezone.now()
-    claimed = pending_qs.filter(id__in=[m.id for m in pending]).update(assistant_claimed_at=stamp)
-    if not claimed:
-        return "already_answered"
-    if claimed == len(pending):  # the usual case: everything read is ours, no need to read it again
-        for message in pending:
-            message.assistant_claimed_at = stamp
-        batch = pending
-    else:
-        batch = list(
-            Message.objects.filter(conversation=conversation, assistant_claimed_at=stamp).order_by(
-                "sent_at", "created_at"
-            )
-        )
     state = dict(conversation.state or {})
     state["low_conf_streak"] = conversation.low_confidence_streak
     state_before = dict(state)
@@ -118,11 +153,21 @@ def conversation_turn_process(*, conversation_id: Any, message_id: Any, replies:
     streak = int(state.pop("low_conf_streak", 0))
     turn_fields = {"state": state, "low_confidence_streak": streak, "language": language or conversation.language}
 
-    # All writes of the turn in one transaction: one commit instead of one per statement.
+    # The claim and all writes of the turn in one transaction: one commit, and nothing kept unless the
+    # reply is. One message (the usual case): its claim and its intent are one conditional UPDATE.
     outcome = "answered"
     with atomic():
+        stamp = timezone.now()
+        single = {"intent": results[0][1].intent, "confidence": results[0][1].confidence} if len(results) == 1 else {}
+        claimed = pending_qs.filter(id__in=[m.id for m in batch]).update(assistant_claimed_at=stamp, **single)
+        if claimed != len(batch):
+            if not claimed:
+                return "already_answered"
+            raise _ClaimLost  # rolls the partial claim back
         for message, result in results:
-            Message.objects.filter(id=message.id).update(intent=result.intent, confidence=result.confidence)
+            message.assistant_claimed_at = stamp
+            if not single:
+                Message.objects.filter(id=message.id).update(intent=result.intent, confidence=result.confidence)
         for message, result in plan:
             sent = services.reply_send(
                 conversation=conversation,
@@ -159,4 +204,6 @@ def conversation_turn_process(*, conversation_id: Any, message_id: Any, replies:
                 break
         if outcome == "answered" and turn_fields:
             Conversation.objects.filter(id=conversation.id).update(**turn_fields)
+        if with_reply is not None:
+            with_reply()
     return outcome

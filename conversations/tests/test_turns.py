@@ -180,3 +180,61 @@ def test_the_customer_who_ordered_gets_the_status_without_a_phone_check(store_ch
     process(asked)
     reply = answers(asked.conversation)[-1].text
     assert number in reply and "رقم الجوال" not in reply
+
+
+def test_the_claim_is_written_with_the_reply_so_a_turn_that_finds_its_message_taken_writes_nothing(store_channel):
+    """The messages are claimed in the reply's transaction, after the thinking: a turn whose message was
+    answered meanwhile by another keeps nothing (no reply, no event, no caller writes)."""
+    result = inbound(store_channel, "كم رسوم الشحن؟")
+    assert result.conversation_created
+    Message.objects.filter(id=result.message.id).update(assistant_claimed_at=timezone.now())  # the other turn
+    caller_writes = []
+    outcome = conversation_turn_process(
+        conversation_id=result.conversation.id,
+        message_id=result.message.id,
+        recorded=result,  # the caller's own record: not read back
+        with_reply=lambda: caller_writes.append(1),
+    )
+    assert outcome == "already_answered"
+    assert answers(result.conversation) == [] and caller_writes == []
+    assert not OutboxEvent.objects.filter(event_type="message.outbound").exists()
+
+
+def test_a_turn_given_the_callers_record_answers_and_runs_the_callers_writes_in_its_transaction(store_channel):
+    result = inbound(store_channel, "كم رسوم الشحن؟")
+    ran_in_transaction = []
+
+    def caller_writes():
+        from django.db import connection
+
+        ran_in_transaction.append(connection.in_atomic_block)
+
+    replies = []
+    outcome = conversation_turn_process(
+        conversation_id=result.conversation.id,
+        message_id=result.message.id,
+        replies=replies,
+        recorded=result,
+        with_reply=caller_writes,
+    )
+    assert outcome == "answered" and ran_in_transaction == [True]
+    [reply] = answers(result.conversation)
+    assert [m.id for m in replies] == [reply.id] and "25" in reply.text
+    message = Message.objects.get(id=result.message.id)
+    assert message.assistant_claimed_at is not None and message.intent  # claim and intent in one write
+    assert process(result) == "nothing"  # the claim holds: never answered twice
+
+
+def test_a_follow_up_with_an_earlier_unanswered_message_answers_the_burst(store_channel):
+    """Only a conversation that began with the message skips reading the pending ones: a follow-up reads
+    them, so a message left unanswered earlier (say its turn failed) is answered with the next one."""
+    first = inbound(store_channel, "السلام عليكم")  # never answered
+    second = inbound(store_channel, "كم رسوم الشحن؟")
+    assert not second.conversation_created
+    assert (
+        conversation_turn_process(conversation_id=second.conversation.id, message_id=second.message.id, recorded=second)
+        == "answered"
+    )
+    assert len(answers(second.conversation)) == 1
+    claimed = Message.objects.filter(id__in=[first.message.id, second.message.id], assistant_claimed_at__isnull=False)
+    assert claimed.count() == 2

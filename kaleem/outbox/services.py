@@ -37,34 +37,58 @@ _deferred: contextvars.ContextVar["DeferredKicks | None"] = contextvars.ContextV
 def emit(*, merchant: Any, event_type: str, payload: dict[str, Any]) -> OutboxEvent:
     """Record an event in the current transaction; the relay is kicked once the transaction commits
     (one kick per commit however many events it holds; see `kick_relay` for the debounce)."""
-    event = OutboxEvent.objects.create(
-        merchant_id=getattr(merchant, "pk", merchant),
-        event_type=event_type,
-        payload=payload,
-        available_at=timezone.now(),
-    )
-    deferred = _deferred.get()
-    if deferred is not None and event_type in deferred.event_types:
-        deferred.emitted = True
+    return emit_many(merchant=merchant, events=[(event_type, payload)])[0]
+
+
+def emit_many(*, merchant: Any, events: list[tuple[str, dict[str, Any]]]) -> list[OutboxEvent]:
+    """`emit` for several events of one store, in this order, with one INSERT."""
+    now = timezone.now()
+    merchant_id = getattr(merchant, "pk", merchant)
+    rows = [
+        OutboxEvent(
+            merchant_id=merchant_id,
+            event_type=event_type,
+            payload=payload,
+            available_at=now,
+            created_at=now + timedelta(microseconds=index),  # the relay delivers them in this order
+        )
+        for index, (event_type, payload) in enumerate(events)
+    ]
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
     else:
-        _kick_after_commit()
-    return event
+        OutboxEvent.objects.bulk_create(rows)
+    deferred = _deferred.get()
+    for event_type, _payload in events:
+        if deferred is not None and deferred.covers(event_type):
+            deferred.emitted = True
+        else:
+            _kick_after_commit()
+    return rows
 
 
 class DeferredKicks:
     def __init__(self, event_types: frozenset[str]) -> None:
-        self.event_types = event_types
+        self.event_types = event_types  # empty: every type
         self.emitted = False
+
+    def covers(self, event_type: str) -> bool:
+        return not self.event_types or event_type in self.event_types
+
+    def covers_all(self, inner: "DeferredKicks") -> bool:
+        return not self.event_types or (bool(inner.event_types) and inner.event_types <= self.event_types)
 
 
 @contextmanager
 def relay_kicks_deferred(*event_types: str) -> Iterator[DeferredKicks]:
-    """Events of these types emitted inside the block do not kick the relay when they commit; one kick
-    follows the block instead (after the surrounding transaction commits, if there is one; also when
-    the block raises). For a caller that does the events' main effect itself right after commit — the
-    assistant's worker sends its replies directly — so the relay, kicked once that is done, finds the
-    work taken instead of racing it, and the other subscribers (inbox, automations) still hear at once.
-    Events of other types kick as usual; the beat sweep still covers a process that dies in the block."""
+    """Events of these types (no types: every type) emitted inside the block do not kick the relay
+    when they commit; one kick follows the block instead (after the surrounding transaction commits,
+    if there is one; also when the block raises). For a caller that does the events' main effect itself
+    right after commit — the assistant's worker sends its replies directly — so the relay, kicked once
+    that is done, finds the work taken instead of racing it, and the other subscribers (inbox,
+    automations) still hear at once; and for a task that commits several times, so it kicks once.
+    Events of other types kick as usual; an enclosing block that covers them takes over the kick; the
+    beat sweep still covers a process that dies in the block."""
     deferred = DeferredKicks(frozenset(event_types))
     token = _deferred.set(deferred)
     try:
@@ -72,7 +96,11 @@ def relay_kicks_deferred(*event_types: str) -> Iterator[DeferredKicks]:
     finally:
         _deferred.reset(token)
         if deferred.emitted:
-            _kick_after_commit()
+            outer = _deferred.get()
+            if outer is not None and outer.covers_all(deferred):
+                outer.emitted = True
+            else:
+                _kick_after_commit()
 
 
 def _kick_after_commit() -> None:
@@ -101,6 +129,20 @@ def _kick_marker_ttl() -> float:
     return ttl
 
 
+_last_kick_at = [float("-inf")]
+
+
+def _kick_countdown() -> float:
+    """Seconds the next kicked run waits: none after a quiet spell; under a steady stream of events a
+    process kicks at most once per OUTBOX_RELAY_KICK_SPACING, so each run delivers a batch (the relay's
+    cost is mostly per run) and the stream's events reach the inbox and automations that much later."""
+    spacing = float(getattr(settings, "OUTBOX_RELAY_KICK_SPACING", 0.2))
+    now = time.monotonic()
+    countdown = max(0.0, _last_kick_at[0] + spacing - now)
+    _last_kick_at[0] = now + countdown
+    return countdown
+
+
 def kick_relay() -> None:
     """Enqueue one relay run, unless one is already queued that has not started yet: it will read
     every event committed before it starts (`relay_run` deletes the marker before it reads)."""
@@ -118,7 +160,11 @@ def kick_relay() -> None:
         except Exception:  # cache unreachable: kick without the debounce
             logger.info("outbox relay kick marker unavailable", exc_info=True)
     try:
-        outbox_relay.delay()
+        countdown = _kick_countdown() if ttl else 0.0
+        if countdown:
+            outbox_relay.apply_async(countdown=countdown)
+        else:
+            outbox_relay.delay()
     except Exception:  # broker down: the beat sweep picks the event up later
         logger.warning("outbox relay could not be enqueued; beat sweep will deliver", exc_info=True)
         if marked:

@@ -222,3 +222,20 @@ def test_a_failing_plain_handler_keeps_the_event_from_batch_handlers_until_it_su
     healthy["ok"] = True
     _due_now()
     assert relay_pending() == 1 and batched == [event.id]
+
+
+@pytest.mark.django_db
+def test_emit_many_writes_the_events_in_order_and_the_relay_delivers_them_so(event_type):
+    seen = []
+    register_batch_handler(event_type, lambda events: seen.extend(e.payload["n"] for e in events))
+    merchant = MerchantFactory()
+    with atomic():
+        from kaleem.outbox import emit_many
+
+        written = emit_many(merchant=merchant, events=[(event_type, {"n": n}) for n in range(5)])
+    stored = list(OutboxEvent.objects.filter(event_type=event_type).order_by("created_at"))
+    assert [e.payload["n"] for e in stored] == [0, 1, 2, 3, 4] and [e.id for e in stored] == [e.id for e in written]
+    assert all(a.created_at < b.created_at for a, b in zip(stored, stored[1:], strict=False))  # no ties
+    _due_now()
+    relay_pending()
+    assert seen == [0, 1, 2, 3, 4]

@@ -90,6 +90,21 @@ def test_deferred_event_types_kick_once_after_the_block(event_type, relay_runs):
     assert set(OutboxEvent.objects.values_list("state", flat=True)) == {OutboxEvent.State.DONE}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_block_deferring_every_type_takes_over_the_kicks_of_blocks_inside_it(event_type, relay_runs):
+    """The webhook task defers every kick to its end; the reply send inside it defers its own type."""
+    merchant = MerchantFactory()
+    with relay_kicks_deferred():
+        with atomic():
+            emit(merchant=merchant, event_type=f"{event_type}.received", payload={})
+        with relay_kicks_deferred(event_type):
+            with atomic():
+                emit(merchant=merchant, event_type=event_type, payload={})
+        assert relay_runs == []  # the inner block handed its kick to the outer one
+    assert len(relay_runs) == 1
+    assert set(OutboxEvent.objects.values_list("state", flat=True)) == {OutboxEvent.State.DONE}
+
+
 def _emit_in_another_process(env: dict, merchant_id: str, script: str) -> None:
     code = (
         "import django; django.setup()\n"
@@ -166,3 +181,39 @@ def test_a_burst_queues_one_relay_and_an_event_emitted_while_it_runs_gets_its_ow
             assert sample_queue_backlog(broker_url=redis_url)["outbox"] == 0 and not client.exists(marker)
         finally:
             stop(worker)
+
+
+@pytest.mark.worker
+def test_under_a_stream_of_events_a_process_spaces_its_relay_runs(transactional_db):
+    """After a quiet spell the kick is immediate; the next one within OUTBOX_RELAY_KICK_SPACING is queued
+    to run later (an ETA), so one run delivers the events of that interval."""
+    if connection.vendor == "sqlite":
+        pytest.skip("needs a database shared with subprocesses: run with DATABASE_URL=postgres://… (CI does)")
+    redis_url_or_skip()
+    import json
+
+    import redis
+
+    from kaleem.tests.ops_support import private_redis
+
+    with private_redis() as redis_url:
+        env = stack_env(
+            db_url=database_url(connection.settings_dict),
+            redis_url=redis_url,
+            DJANGO_SETTINGS_MODULE="kaleem.tests.outbox_kick_settings",
+            SECRET_KEY=settings.SECRET_KEY,
+            OUTBOX_RELAY_KICK_SPACING="5",
+        )
+        merchant = str(MerchantFactory().id)
+        _emit_in_another_process(
+            env,
+            merchant,
+            "from django.core.cache import cache\n"
+            "from kaleem.outbox.services import RELAY_KICK_KEY\n"
+            "emit(merchant=merchant, event_type='test.first', payload={})\n"
+            "cache.delete(RELAY_KICK_KEY)  # as a relay run starting would\n"
+            "emit(merchant=merchant, event_type='test.second', payload={})\n",
+        )
+        queued = [json.loads(raw) for raw in redis.Redis.from_url(redis_url).lrange("outbox", 0, -1)]
+        etas = sorted((m["headers"].get("eta") or "") for m in queued)
+        assert len(queued) == 2 and etas[0] == "" and etas[1]  # the first at once, the second later

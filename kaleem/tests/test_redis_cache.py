@@ -14,3 +14,25 @@ def test_behaves_like_djangos_backend_and_reuses_its_client():
     assert cache.get("k") is None
     client = cache._cache.get_client(write=True)
     assert client is cache._cache.get_client("another key", write=True)  # built once, not per call
+
+
+def test_delete_if_equal_releases_only_the_holders_lock():
+    cache = RedisCache(redis_url_or_skip(), {"KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}"})
+    assert cache.add("lock", "token-a", timeout=30)
+    assert not cache.delete_if_equal("lock", "token-b")  # expired and taken by another: not ours
+    assert cache.get("lock") == "token-a"
+    assert cache.delete_if_equal("lock", "token-a") and cache.get("lock") is None
+
+
+def test_release_lock_without_redis_reads_then_deletes(settings):
+    from django.core.cache import caches
+
+    from kaleem.caching import release_lock
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl"}}
+    cache = caches["default"]
+    cache.add("lock", "mine", timeout=30)
+    release_lock("lock", "someone else's")
+    assert cache.get("lock") == "mine"
+    release_lock("lock", "mine")
+    assert cache.get("lock") is None
