@@ -34,7 +34,7 @@ Sender = tuple[str, str]
 def _publish(senders: list[Sender]) -> None:
     from channels.tasks import process_webhook_events
 
-    senders = list(dict.fromkeys(senders))
+    senders = list(dict.fromkeys(senders))  # several events of one sender: one entry, they are processed together
     for start in range(0, len(senders), CHUNK):
         chunk = [list(sender) for sender in senders[start : start + CHUNK]]
         try:

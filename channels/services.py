@@ -279,11 +279,8 @@ def webhook_ingest(
         # the row carrying the raw body was a duplicate: keep the body on the first new one
         first_new = next(r for r in rows if r.id in created)
         WebhookEvent.objects.filter(id=first_new.id).update(raw_body=body_text, headers=headers)
-    todo = list(
-        dict.fromkeys(
-            (str(r.channel_id), r.sender_id) for r in rows if r.id in created and r.state == WebhookEvent.State.PENDING
-        )
-    )
+    # one entry per event; the publisher hands each sender to the worker once
+    todo = [(str(r.channel_id), r.sender_id) for r in rows if r.id in created and r.state == WebhookEvent.State.PENDING]
     if todo:
         on_commit(lambda: _enqueue_processing(todo))
     return IngestResult(created=[str(r.id) for r in rows if r.id in created], duplicates=len(rows) - len(created))
@@ -663,7 +660,7 @@ def webhook_events_sweep(*, pending_after: float | None = None) -> int:
     if orphaned:
         from channels.enqueue import _publish
 
-        _publish(list(dict.fromkeys((str(channel_id), sender_id) for channel_id, sender_id in orphaned)))
+        _publish([(str(channel_id), sender_id) for channel_id, sender_id in orphaned])
     return len(orphaned) + deliveries_sweep()
 
 

@@ -59,11 +59,11 @@ def emit_many(*, merchant: Any, events: list[tuple[str, dict[str, Any]]]) -> lis
     else:
         OutboxEvent.objects.bulk_create(rows)
     deferred = _deferred.get()
-    for event_type, _payload in events:
-        if deferred is not None and deferred.covers(event_type):
-            deferred.emitted = True
-        else:
-            _kick_after_commit()
+    covered = [deferred is not None and deferred.covers(event_type) for event_type, _payload in events]
+    if any(covered):
+        deferred.emitted = True
+    if not all(covered):
+        _kick_after_commit()  # one kick per commit however many events it holds
     return rows
 
 

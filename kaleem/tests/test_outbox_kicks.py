@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from celery.signals import task_prerun
@@ -115,6 +117,28 @@ def _emit_in_another_process(env: dict, merchant_id: str, script: str) -> None:
     subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True, timeout=120)  # noqa: S603
 
 
+@contextmanager
+def _private_stack(**settings_env: str) -> Iterator[tuple[str, dict]]:
+    """A throw-away redis-server (no other worker eats our tasks) and the environment of processes that
+    share this test's database and that Redis."""
+    if connection.vendor == "sqlite":
+        pytest.skip("needs a database shared with subprocesses: run with DATABASE_URL=postgres://… (CI does)")
+    redis_url_or_skip()
+    from kaleem.tests.ops_support import private_redis
+
+    with private_redis() as redis_url:
+        yield (
+            redis_url,
+            stack_env(
+                db_url=database_url(connection.settings_dict),
+                redis_url=redis_url,
+                DJANGO_SETTINGS_MODULE="kaleem.tests.outbox_kick_settings",
+                SECRET_KEY=settings.SECRET_KEY,
+                **settings_env,
+            ),
+        )
+
+
 def _wait(predicate, timeout: float):  # noqa: ANN001, ANN202
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -127,21 +151,11 @@ def _wait(predicate, timeout: float):  # noqa: ANN001, ANN202
 @pytest.mark.worker
 @pytest.mark.slow
 def test_a_burst_queues_one_relay_and_an_event_emitted_while_it_runs_gets_its_own(transactional_db, tmp_path):
-    if connection.vendor == "sqlite":
-        pytest.skip("needs a database shared with subprocesses: run with DATABASE_URL=postgres://… (CI does)")
-    redis_url_or_skip()
     import redis
 
-    from kaleem.tests.ops_support import private_redis  # a throw-away redis-server: no other worker eats our tasks
     from kaleem.worker_metrics import sample_queue_backlog
 
-    with private_redis() as redis_url:
-        env = stack_env(
-            db_url=database_url(connection.settings_dict),
-            redis_url=redis_url,
-            DJANGO_SETTINGS_MODULE="kaleem.tests.outbox_kick_settings",
-            SECRET_KEY=settings.SECRET_KEY,
-        )
+    with _private_stack() as (redis_url, env):
         marker = "kaleem:1:outbox:relay-kick"  # the cache key (KEY_PREFIX "kaleem", version 1)
         client = redis.Redis.from_url(redis_url)
         merchant = str(MerchantFactory().id)
@@ -187,23 +201,11 @@ def test_a_burst_queues_one_relay_and_an_event_emitted_while_it_runs_gets_its_ow
 def test_under_a_stream_of_events_a_process_spaces_its_relay_runs(transactional_db):
     """After a quiet spell the kick is immediate; the next one within OUTBOX_RELAY_KICK_SPACING is queued
     to run later (an ETA), so one run delivers the events of that interval."""
-    if connection.vendor == "sqlite":
-        pytest.skip("needs a database shared with subprocesses: run with DATABASE_URL=postgres://… (CI does)")
-    redis_url_or_skip()
     import json
 
     import redis
 
-    from kaleem.tests.ops_support import private_redis
-
-    with private_redis() as redis_url:
-        env = stack_env(
-            db_url=database_url(connection.settings_dict),
-            redis_url=redis_url,
-            DJANGO_SETTINGS_MODULE="kaleem.tests.outbox_kick_settings",
-            SECRET_KEY=settings.SECRET_KEY,
-            OUTBOX_RELAY_KICK_SPACING="5",
-        )
+    with _private_stack(OUTBOX_RELAY_KICK_SPACING="5") as (redis_url, env):
         merchant = str(MerchantFactory().id)
         _emit_in_another_process(
             env,
